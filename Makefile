@@ -1,0 +1,85 @@
+# Everything a fresh clone needs: `make demo` and `make test` create the virtual environments themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3.11
+VENV        ?= .venv
+ANSIBLE_CORE ?= ansible-core>=2.19,<2.20
+# The newest ansible-core runs on the newest Python; pyenv on these machines has 3.13.
+PYTHON_NEWEST ?= $(shell command -v python3.13 2>/dev/null || ls -1 $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+VENV_NEWEST ?= .venv-newest
+ANSIBLE_CORE_NEWEST ?= ansible-core
+
+MODEL       ?= tools/hvsim/models/demo.yml
+LAB_DIR     ?= .hvsim
+COLLECTION_LINK := .collections/ansible_collections/hyperv/backup
+
+export PYTHONPATH := $(CURDIR)/tools
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv venv-newest collection test test-unit test-integration test-ps test-newest demo lab lab-down bench lint docs clean
+
+help:
+	@echo "make demo        run the readiness playbook against a simulated 3-node Hyper-V cluster and show the report"
+	@echo "make test        every test: unit, integration against hvsim, PowerShell parse check, on ansible-core 2.19/Python 3.11 and the newest ansible-core/Python 3.13"
+	@echo "make lab         start hvsim in the background (MODEL=<file>), inventory in $(LAB_DIR)/inventory.yml"
+	@echo "make lab-down    stop it"
+	@echo "make bench       benchmarks (tests/bench/README.md)"
+
+$(VENV)/.stamp: requirements.txt tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q '$(ANSIBLE_CORE)' -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+$(VENV_NEWEST)/.stamp: requirements.txt tests/requirements.txt
+	$(PYTHON_NEWEST) -m venv $(VENV_NEWEST)
+	$(VENV_NEWEST)/bin/pip install -q --upgrade pip
+	$(VENV_NEWEST)/bin/pip install -q '$(ANSIBLE_CORE_NEWEST)' -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.stamp collection
+venv-newest: $(VENV_NEWEST)/.stamp collection
+
+# Ansible finds the collection through ansible.cfg's collections_path; this checkout is linked into it.
+collection: $(COLLECTION_LINK)
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+test: venv
+	$(MAKE) --no-print-directory _suite VENV_USED=$(VENV)
+	@if [ -n "$(PYTHON_NEWEST)" ]; then $(MAKE) --no-print-directory test-newest; \
+	 else echo "python3.13 not found: the newest-ansible pass is skipped"; fi
+
+test-newest: venv-newest
+	$(MAKE) --no-print-directory _suite VENV_USED=$(VENV_NEWEST)
+
+_suite:
+	@echo "== $$($(VENV_USED)/bin/ansible --version | head -n 1) on $$($(VENV_USED)/bin/python --version)"
+	PATH=$(CURDIR)/$(VENV_USED)/bin:$$PATH $(VENV_USED)/bin/python -m pytest -q tests/unit tests/hvsim tests/integration tests/sanity
+
+test-unit: venv
+	$(VENV)/bin/python -m pytest -q tests/unit tests/hvsim tests/sanity
+
+test-integration: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m pytest -q tests/integration
+
+test-ps: venv
+	$(VENV)/bin/python -m pytest -q tests/sanity
+
+demo: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m hvsim demo --model $(MODEL)
+
+lab: venv
+	$(VENV)/bin/python -m hvsim start --model $(MODEL) --dir $(LAB_DIR)
+	@echo "try: .venv/bin/ansible -i $(LAB_DIR)/inventory.yml all -m hyperv.backup.host_facts"
+
+lab-down:
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m hvsim stop --dir $(LAB_DIR); fi
+
+bench: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python tests/bench/run.py
+
+clean: lab-down
+	rm -rf $(VENV) $(VENV_NEWEST) .collections $(LAB_DIR) .pytest_cache

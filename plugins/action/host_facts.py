@@ -1,0 +1,30 @@
+"""Action plugin for hyperv.backup.host_facts: validate on the controller, read the node in one round trip."""
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.hyperv.backup.plugins.modules.host_facts import DOCUMENTATION
+from ansible_collections.hyperv.backup.plugins.plugin_utils._argspec import argument_spec_from_doc
+from ansible_collections.hyperv.backup.plugins.plugin_utils._facts import (
+    GatherSubsetError,
+    normalize_gather_subset,
+)
+
+MODULE = "hyperv.backup.host_facts"
+
+
+class ActionModule(ActionBase):
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(**argument_spec_from_doc(DOCUMENTATION))
+        try:
+            subsets = normalize_gather_subset(args["gather_subset"])
+        except GatherSubsetError as err:
+            raise AnsibleActionFail(str(err)) from None
+        module_args = {"gather_subset": subsets, "acl_paths": args["acl_paths"]}
+        result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
+        result.pop("invocation", None)
+        result["changed"] = False
+        return result

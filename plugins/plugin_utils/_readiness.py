@@ -1,0 +1,160 @@
+"""Judge a cluster view against the backup baseline: what would make a host-level backup fail.
+
+Plain data in, plain data out: ``assess(view, policy, now)`` returns findings, each naming the check,
+its target and the fix. The checks follow docs/backup-baseline.md.
+"""
+from datetime import datetime, timezone
+
+from ansible_collections.hyperv.backup.plugins.plugin_utils._sid import vm_sid
+from ansible_collections.hyperv.backup.plugins.plugin_utils._vss import parse_vss_writers
+from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import normalize
+
+DEFAULT_POLICY = {
+    "checkpoint_types": ["Production", "ProductionOnly"],
+    "automatic_checkpoints": False,
+    "scsi_controllers": 1,
+    "vss_accounts": [],
+    "recovery_checkpoint_max_age_hours": 24,
+    "vm_on_csv_owner": True,
+}
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+FULL_CONTROL = "FullControl"
+
+
+def _finding(check, severity, target, message, fix, node=None):
+    return {"check": check, "severity": severity, "target": target, "node": node, "message": message, "fix": fix}
+
+
+def _parse_time(text):
+    return datetime.strptime(text.replace("Z", "+00:00")[:25], "%Y-%m-%dT%H:%M:%S%z") if "T" in text else None
+
+
+def _acl(view, folder):
+    for facts in view["nodes"].values():
+        for acl in facts.get("acls", []) or []:
+            if normalize(acl["Path"]) == normalize(folder):
+                return acl
+    return None
+
+
+def _has_vm_full_control(acl, sid):
+    for ace in acl.get("Access", []):
+        if (ace.get("Sid") == sid and ace.get("AccessControlType") == "Allow"
+                and FULL_CONTROL in ace.get("FileSystemRights", "")
+                and "ObjectInherit" in ace.get("InheritanceFlags", "")):
+            return True
+    return False
+
+
+def _vm_checks(vm, policy, now):
+    node, name = vm["Node"], vm["Name"]
+    if vm.get("CheckpointType") not in policy["checkpoint_types"]:
+        yield _finding("checkpoint_type", "error", name,
+                       f"checkpoint type is {vm.get('CheckpointType')}: backups are not application consistent",
+                       f"hyperv.backup.checkpoint_type with checkpoint_type={policy['checkpoint_types'][0]}", node)
+    if policy["automatic_checkpoints"] is False and vm.get("AutomaticCheckpointsEnabled"):
+        yield _finding("automatic_checkpoints", "warning", name,
+                       "automatic checkpoints are on: every start leaves a checkpoint and grows the AVHDX chain",
+                       "hyperv.backup.checkpoint_type with automatic_checkpoints=false", node)
+    controllers = len(vm.get("ScsiControllers", []))
+    if controllers < policy["scsi_controllers"]:
+        yield _finding("scsi_controller", "error", name,
+                       f"{controllers} SCSI controllers: the backup cannot hot-add its recovery disk (VMMS event 10103)",
+                       "hyperv.backup.scsi_controller (the VM must be off to add one)", node)
+    backup = vm.get("BackupIntegration") or {}
+    if backup and not backup.get("Enabled"):
+        yield _finding("backup_integration", "error", name,
+                       "the Backup (volume shadow copy) integration service is off: no application-consistent backup",
+                       "Enable-VMIntegrationService for the VSS service", node)
+    for checkpoint in vm.get("Checkpoints", []):
+        created = _parse_time(checkpoint.get("CreationTime") or "")
+        if checkpoint.get("SnapshotType") == "Recovery" and created:
+            age = (now - created).total_seconds() / 3600
+            if age > policy["recovery_checkpoint_max_age_hours"]:
+                yield _finding("recovery_checkpoint", "warning", name,
+                               f"recovery checkpoint '{checkpoint['Name']}' is {age / 24:.0f} days old: a failed backup left it and its AVHDX chain grows (KB 3059372)",
+                               "Get-VMSnapshot -SnapshotType Recovery | Remove-VMSnapshot", node)
+    if policy["vm_on_csv_owner"] and vm.get("OnSharedVolumeOwner") is False:
+        yield _finding("csv_placement", "warning", name,
+                       f"runs on {node} but {vm['SharedVolume']} is owned by {vm['SharedVolumeOwner']}",
+                       f"live-migrate to {vm['SharedVolumeOwner']} or move the volume to {node}", node)
+
+
+def assess(view, policy=None, now=None):
+    """Findings for a view from ``cluster_view``, most severe first, then by check and target."""
+    policy = {**DEFAULT_POLICY, **(policy or {})}
+    now = now or datetime.now(timezone.utc)
+    findings = []
+    for vm in view["vms"]:
+        findings.extend(_vm_checks(vm, policy, now))
+
+    for folder in view.get("vhd_set_folders", []):
+        path = folder["Path"]
+        acl = _acl(view, path)
+        if acl is None:
+            findings.append(_finding("vhd_set_acl", "info", path, "ACL not read: gather it with host_facts acl_paths", "host_facts acl_paths"))
+            continue
+        for vm_id, vm_name in zip(folder["VMIds"], folder["VMs"]):
+            sid = vm_sid(vm_id)
+            if not _has_vm_full_control(acl, sid):
+                findings.append(_finding(
+                    "vhd_set_acl", "error", path,
+                    f"no Full Control (OI) for NT VIRTUAL MACHINE\\{vm_id.upper()} ({vm_name}): the recovery checkpoint merge fails with 0x80070005 (VMMS event 19100)",
+                    f'icacls "{path}" /grant *{sid}:(OI)F'))
+
+    cluster = view.get("cluster")
+    if cluster:
+        root = (cluster.get("Parameters") or {}).get("ConfigStoreRootPath")
+        if not root:
+            findings.append(_finding("config_store_root_path", "error" if view.get("vhd_set_folders") else "warning", cluster["Name"],
+                                     "ConfigStoreRootPath is not set: VHD Set collections cannot be checkpointed",
+                                     "Set-ClusterParameter ConfigStoreRootPath on 'Virtual Machine Cluster WMI' to a folder on a CSV (once; it cannot be changed)"))
+        for node in cluster.get("Nodes", []):
+            if node.get("State") != "Up":
+                findings.append(_finding("node_state", "warning", node["Name"], f"cluster node is {node.get('State')}", "bring the node back or drain it from backup jobs", node["Name"]))
+        for missing in cluster.get("MissingNodes", []):
+            findings.append(_finding("node_facts", "info", missing, "no facts from this node: its VMs are not in this report", "include it in the play", missing))
+
+    for name, facts in view["nodes"].items():
+        if "vss_access_control" in facts:
+            granted = {k.upper(): v for k, v in (facts["vss_access_control"] or {}).items()}
+            for account in policy["vss_accounts"]:
+                if granted.get(account.upper()) not in (1, 3):
+                    findings.append(_finding("vss_access_control", "error", name,
+                                             f"{account} is not allowed under VssAccessControl: VSS event 8194 (0x80070005) during backups",
+                                             f"set HKLM\\SYSTEM\\CurrentControlSet\\Services\\VSS\\VssAccessControl\\{account} = 1 (REG_DWORD)", name))
+        if "vss_writers_text" in facts:
+            for writer in parse_vss_writers(facts["vss_writers_text"]):
+                if writer["State"] != 1:
+                    findings.append(_finding("vss_writer", "error" if writer["State"] and writer["State"] >= 5 else "warning", name,
+                                             f"VSS writer '{writer['Name']}' is [{writer['State']}] {writer['StateLabel']}, last error: {writer['LastError']}",
+                                             "drain the node and restart the writer's service (VMMS for the Hyper-V writer)", name))
+
+    findings.sort(key=lambda f: (SEVERITY_ORDER[f["severity"]], f["check"], str(f["target"]).upper()))
+    return findings
+
+
+def summarize(findings):
+    """``{check: count}`` and the totals per severity."""
+    by_check, by_severity = {}, {s: 0 for s in SEVERITY_ORDER}
+    for finding in findings:
+        by_check[finding["check"]] = by_check.get(finding["check"], 0) + 1
+        by_severity[finding["severity"]] += 1
+    return {"by_check": by_check, "by_severity": by_severity, "total": len(findings)}
+
+
+def format_report(findings, summary, title="Hyper-V backup readiness"):
+    """Findings as text lines for a terminal: one line per finding, grouped by check, then the totals."""
+    lines = [title, "=" * len(title)]
+    check = None
+    for finding in findings:
+        if finding["check"] != check:
+            check = finding["check"]
+            lines.append(f"[{check}] {summary['by_check'][check]}")
+        where = f" on {finding['node']}" if finding["node"] and finding["node"] != finding["target"] else ""
+        lines.append(f"  {finding['severity'].upper():7} {finding['target']}{where}: {finding['message']}")
+        lines.append(f"          fix: {finding['fix']}")
+    totals = summary["by_severity"]
+    lines.append(f"{summary['total']} findings: {totals['error']} errors, {totals['warning']} warnings, {totals['info']} info")
+    return lines

@@ -1,0 +1,1 @@
+"""hvsim: a simulated Hyper-V failover cluster behind real WinRM endpoints (see docs/hvsim.md)."""
