@@ -1,7 +1,7 @@
 """Judge a cluster view against the backup baseline: what would make a host-level backup fail.
 
 Plain data in, plain data out: ``assess(view, policy, now)`` returns findings, each naming the check,
-its target and the fix. The checks follow docs/backup-baseline.md.
+its target and the fix. The checks and their sources are listed in docs/backup-baseline.md.
 """
 from datetime import datetime, timezone
 
