@@ -2,11 +2,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON      ?= python3.11
+# A Python that runs (a pyenv shim of a version that is not selected does not).
+find_python = $(firstword $(foreach p,$(1),$(shell $(p) -c 'import sys' >/dev/null 2>&1 && echo $(p))))
+PYTHON      ?= $(call find_python,python3.11 $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) python3)
 VENV        ?= .venv
 ANSIBLE_CORE ?= ansible-core>=2.19,<2.20
 # The newest ansible-core runs on the newest Python; pyenv on these machines has 3.13.
-PYTHON_NEWEST ?= $(shell command -v python3.13 2>/dev/null || ls -1 $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+PYTHON_NEWEST ?= $(call find_python,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))
 VENV_NEWEST ?= .venv-newest
 ANSIBLE_CORE_NEWEST ?= ansible-core
 
