@@ -70,3 +70,76 @@ def short_name(script_name):
     if script_name.startswith(MODULE_PREFIX) and script_name.endswith(".ps1"):
         return script_name[len(MODULE_PREFIX):-len(".ps1")]
     return None
+
+
+def _full_name(name_or_script):
+    if name_or_script.endswith(".ps1") or "." in name_or_script:
+        return name_or_script
+    return f"{MODULE_PREFIX}{name_or_script}.ps1"
+
+
+def run(name_or_script, node, data, args, on_model_change=None):
+    """Run one module as a host would and return its result dict.
+
+    ``name_or_script`` is the payload's script name (``ansible_collections.hyperv.backup.plugins.modules.
+    host_facts.ps1``) or the short name (``host_facts``); ``data`` the model data (the caller holds the
+    model's lock); ``args`` the ``complex_args`` (user arguments plus ``_ansible_*`` keys).
+    ``on_model_change`` is called when the operation marked the model changed (also when it then failed:
+    a host keeps what it changed before an error).
+
+    As ``Ansible.Basic`` does: arguments are validated first (their failures are module failures), check
+    mode on a module without ``supports_check_mode`` is skipped, ``changed`` defaults to False, warnings
+    go to ``warnings``, ``diff`` is only returned in diff mode, ``invocation.module_args`` is added
+    (unless ansible-core 2.21+ asked not to). An unexpected exception fails the module with its text
+    and an ``exception`` traceback, as an unhandled error on a host does.
+    """
+    import traceback
+
+    from hvsim import argspec
+
+    full = _full_name(name_or_script)
+    op = OPERATIONS.get(short_name(full) or "")
+    if op is None:
+        return {"changed": False, "failed": True, "msg": f"hvsim does not implement the module '{full}'"}
+
+    try:
+        prepared = argspec.prepare(op.spec, args)
+    except argspec.ArgSpecFail as exc:
+        return {"changed": False, "failed": True, "msg": exc.msg}
+    except argspec.ArgSpecInvalid as exc:
+        return {"changed": False, "failed": True, "msg": f"internal error: {exc}",
+                "exception": traceback.format_exc()}
+    if prepared.skipped is not None:
+        result = dict(prepared.skipped)
+        if prepared.inject_invocation:
+            result["invocation"] = prepared.invocation()
+        return result
+
+    ctx = Context(node=node, data=data, check_mode=prepared.check_mode, diff=prepared.diff)
+    try:
+        returned = op.func(ctx, prepared.params)
+        if returned is None:
+            returned = {}
+        if not isinstance(returned, dict):
+            raise TypeError(f"operation {op.name} returned {type(returned).__name__}, not a dict")
+        result = {"changed": False}
+        result.update(returned)
+    except ModuleFail as fail:
+        result = {"changed": False}
+        result.update(fail.result)
+        result["failed"] = True
+        result["msg"] = fail.msg
+    except Exception as exc:  # an unhandled error in the module, as a host reports it
+        result = {"changed": False, "failed": True,
+                  "msg": f"Unhandled exception while executing module: {exc}",
+                  "exception": traceback.format_exc()}
+    if ctx.changed_model and on_model_change is not None:
+        on_model_change()
+    if not prepared.diff:
+        result.pop("diff", None)
+    warnings = list(result.get("warnings") or []) + list(ctx.warnings)
+    if warnings:
+        result["warnings"] = warnings
+    if prepared.inject_invocation and "invocation" not in result:
+        result["invocation"] = prepared.invocation()
+    return result

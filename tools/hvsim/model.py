@@ -1,0 +1,253 @@
+"""The cluster model: a YAML or JSON file holding the state of the simulated world (docs/hvsim.md).
+
+Every endpoint of one hvsim process shares one :class:`Model`. Each request works inside
+:meth:`Model.transaction`, which serialises access (a lock per model file inside the process, plus an
+``fcntl`` lock on a sidecar ``<file>.lock`` so that separate processes, e.g. a test editing the file, do
+not interleave), reloads the file when it changed on disk since it was last read, and saves it atomically
+when the operation marked it changed.
+"""
+import contextlib
+import copy
+import fcntl
+import json
+import os
+import tempfile
+import threading
+
+import yaml
+
+FAULT_KNOBS = ("latency_ms", "fail_nth", "drop_nth")
+
+_PATH_LOCKS = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+class ModelError(ValueError):
+    """The model file is missing, unreadable or fails validation; the message names the bad value."""
+
+
+def _path_lock(path):
+    with _PATH_LOCKS_GUARD:
+        return _PATH_LOCKS.setdefault(path, threading.RLock())
+
+
+def _where(path):
+    return os.path.basename(path)
+
+
+def validate(data, source="model"):
+    """Check the parts of the model every component relies on; raise :class:`ModelError` naming the value."""
+    if not isinstance(data, dict):
+        raise ModelError(f"{source}: the model must be a mapping, got {type(data).__name__}")
+
+    creds = data.get("credentials")
+    if not isinstance(creds, dict) or not isinstance(creds.get("username"), str) \
+            or not isinstance(creds.get("password"), str) or not creds.get("username"):
+        raise ModelError(f"{source}: 'credentials' must be a mapping with string 'username' and 'password', "
+                         f"got {creds!r}")
+
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list) or not nodes:
+        raise ModelError(f"{source}: 'nodes' must be a non-empty list of nodes, got {nodes!r}")
+    seen_nodes = {}
+    for index, node in enumerate(nodes):
+        if not isinstance(node, dict) or not isinstance(node.get("name"), str) or not node.get("name"):
+            raise ModelError(f"{source}: nodes[{index}] must be a mapping with a string 'name', got {node!r}")
+        key = node["name"].lower()
+        if key in seen_nodes:
+            raise ModelError(f"{source}: duplicate node name '{node['name']}' (nodes[{seen_nodes[key]}] and "
+                             f"nodes[{index}]; names are case-insensitive)")
+        seen_nodes[key] = index
+
+    vms = data.get("vms", [])
+    if vms is None:
+        vms = []
+    if not isinstance(vms, list):
+        raise ModelError(f"{source}: 'vms' must be a list, got {type(vms).__name__}")
+    seen_ids, seen_names = {}, {}
+    for index, vm in enumerate(vms):
+        if not isinstance(vm, dict):
+            raise ModelError(f"{source}: vms[{index}] must be a mapping, got {vm!r}")
+        for key in ("id", "name", "node"):
+            if not isinstance(vm.get(key), str) or not vm.get(key):
+                raise ModelError(f"{source}: vms[{index}] needs a string '{key}', got {vm.get(key)!r}")
+        if vm["node"].lower() not in seen_nodes:
+            raise ModelError(f"{source}: VM '{vm['name']}' is on unknown node '{vm['node']}' "
+                             f"(nodes: {', '.join(n['name'] for n in nodes)})")
+        vm_id = vm["id"].lower()
+        if vm_id in seen_ids:
+            raise ModelError(f"{source}: duplicate VM id '{vm['id']}' (VMs '{seen_ids[vm_id]}' and '{vm['name']}')")
+        seen_ids[vm_id] = vm["name"]
+        name = vm["name"].lower()
+        if name in seen_names:
+            raise ModelError(f"{source}: duplicate VM name '{vm['name']}' (vms[{seen_names[name]}] and vms[{index}])")
+        seen_names[name] = index
+
+    faults = data.get("faults")
+    if faults is not None:
+        if not isinstance(faults, dict):
+            raise ModelError(f"{source}: 'faults' must be a mapping, got {faults!r}")
+        for key, value in faults.items():
+            if key not in FAULT_KNOBS:
+                raise ModelError(f"{source}: unknown fault knob '{key}' (known: {', '.join(FAULT_KNOBS)})")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ModelError(f"{source}: faults.{key} must be an integer >= 0, got {value!r}")
+    return data
+
+
+def parse(text, source="model"):
+    """Parse model text (JSON or YAML) and validate it; returns ``(data, format)``."""
+    fmt = "json" if text.lstrip().startswith("{") else "yaml"
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ModelError(f"{source}: cannot parse the model as {fmt.upper()}: {exc}") from None
+    return validate(data, source), fmt
+
+
+def dump(data, fmt):
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
+
+
+def load_file(path):
+    """Read and validate a model file without keeping it; returns the data."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ModelError(f"cannot read the model file {path}: {exc.strerror}") from None
+    return parse(text, source=path)[0]
+
+
+def atomic_write(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same directory, fsync and ``os.replace``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class Model:
+    """The model file at ``path``, shared by every endpoint of the process."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        self.lock_path = self.path + ".lock"
+        self._lock = _path_lock(self.path)
+        self._data = None
+        self._format = "json" if self.path.endswith(".json") else "yaml"
+        self._stamp = None
+        self._dirty = False
+        with self.transaction():
+            pass
+
+    # -- locking and loading ------------------------------------------------------------------------------
+    def _file_stamp(self):
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise ModelError(f"the model file {self.path} does not exist") from None
+        return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+    def _reload_if_changed(self):
+        stamp = self._file_stamp()
+        if stamp == self._stamp and self._data is not None:
+            return
+        with open(self.path, encoding="utf-8") as fh:
+            text = fh.read()
+        data, fmt = parse(text, source=self.path)
+        if not self.path.endswith(".json"):
+            self._format = fmt
+        self._data, self._stamp = data, stamp
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with self._lock:
+            with open(self.lock_path, "a+") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Lock, reload if the file changed, yield the data; save if :meth:`mark_changed` was called.
+
+        An exception inside the block discards the in-memory changes (the file is re-read next time).
+        """
+        with self._locked():
+            self._reload_if_changed()
+            self._dirty = False
+            try:
+                yield self._data
+            except BaseException:
+                self._stamp = None
+                self._data = None
+                self._dirty = False
+                raise
+            if self._dirty:
+                self._dirty = False
+                try:
+                    self._save_locked(self._data)
+                except BaseException:
+                    self._stamp = None
+                    self._data = None
+                    raise
+
+    def discard(self):
+        """Forget in-memory data of the current transaction that was not marked changed (reload next time)."""
+        if not self._dirty:
+            self._stamp = None
+            self._data = None
+
+    def mark_changed(self):
+        """Mark the data of the current transaction as changed: it is saved when the transaction ends."""
+        self._dirty = True
+
+    def _save_locked(self, data):
+        validate(data, source=self.path)
+        atomic_write(self.path, dump(data, self._format))
+        self._data = data
+        self._stamp = self._file_stamp()
+
+    # -- conveniences -------------------------------------------------------------------------------------
+    def read(self):
+        """A deep copy of the current data."""
+        with self.transaction() as data:
+            return copy.deepcopy(data)
+
+    def write(self, data):
+        """Replace the whole model (validated, saved atomically in the file's format)."""
+        with self._locked():
+            self._save_locked(copy.deepcopy(data))
+
+    def faults(self):
+        """The ``faults`` section as it is on disk now (missing knobs are 0)."""
+        with self.transaction() as data:
+            faults = data.get("faults") or {}
+            return {knob: int(faults.get(knob, 0) or 0) for knob in FAULT_KNOBS}
+
+    def node_names(self):
+        with self.transaction() as data:
+            return [node["name"] for node in data["nodes"]]
+
+    def credentials(self):
+        with self.transaction() as data:
+            return data["credentials"]["username"], data["credentials"]["password"]
