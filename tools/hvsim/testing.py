@@ -119,6 +119,22 @@ class Lab:
         """Run module ``name`` on ``node`` over WinRM (see :func:`call_module`); returns ``(rc, result, stderr)``."""
         return call_module(self.protocol(node), name, args, **kwargs)
 
+    @property
+    def journal(self):
+        """The module runs served so far, in order: ``[{"node", "module", "check_mode"}]``."""
+        return list(self.simulator.journal)
+
+    def clear_journal(self):
+        del self.simulator.journal[:]
+
+    def round_trips(self):
+        """``{(node, module): count}`` of the module runs in the journal."""
+        counts = {}
+        for entry in self.simulator.journal:
+            key = (entry["node"], entry["module"])
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def stop(self):
         self.simulator.stop()
 

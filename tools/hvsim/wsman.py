@@ -402,6 +402,10 @@ class Simulator:
         self.faults = FaultState()
         self.servers = {}
         self._threads = []
+        # Every module run, in order: {"node", "module", "check_mode"}. Tests and benchmarks read it to
+        # count round trips per host.
+        self.journal = []
+        self._journal_lock = threading.Lock()
 
     def start(self, base_port=0, ports=None):
         """Listen for every node: ``ports`` maps node -> port, else ``base_port + index`` (0: ephemeral).
@@ -457,6 +461,9 @@ class Simulator:
             request = payload.decode(stdin)
         except payload.PayloadError as exc:
             return b"", NOT_A_MODULE.format(command=_short(command_line), reason=str(exc)).encode(), 1
+        with self._journal_lock:
+            self.journal.append({"node": node, "module": ops.short_name(request.script) or request.script,
+                                 "check_mode": bool(request.args.get("_ansible_check_mode"))})
         if self.faults.module_run_fails():
             raise SoapFault(SERVICE_STOPPED_CODE,
                             SERVICE_STOPPED_MSG.format(node=node, n=self.faults.knobs["fail_nth"]))
