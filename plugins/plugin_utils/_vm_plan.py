@@ -1,0 +1,57 @@
+"""What the per-VM planners share: their error type and how a plan and an apply result become the result.
+
+Entry statuses: ``ok`` (nothing to do), ``changed`` (changes, or would change in check mode), ``pending``
+(left alone, ``msg`` says why) and ``failed`` (``msg`` says what the host reported).
+"""
+
+STATUSES = ("changed", "ok", "pending", "failed")
+
+
+class PlanError(ValueError):
+    """The task cannot be planned as asked (bad option, unsupported host, refused VMs); names the value."""
+
+
+def finish(the_plan, apply_result=None):
+    """Merge the per-VM results of an apply (``{'vms': [{'id', 'status', 'after', 'error'?, 'reason'?}]}``)
+    into the plan's entries; without an apply (check mode, nothing to do) the plan is the answer.
+
+    The apply's ``after`` wins over the plan's for the settings the plan manages (it is what the host
+    read back). Returns ``{'vms', 'counts', 'changed'}``.
+    """
+    reported = {}
+    if apply_result is not None:
+        reported = {str(item.get("id", "")).lower(): item for item in apply_result.get("vms") or []}
+    entries = []
+    for planned in the_plan["vms"]:
+        entry = dict(planned, before=dict(planned["before"]), after=dict(planned["after"]))
+        if apply_result is not None and planned["status"] == "changed":
+            item = reported.get(planned["id"])
+            if item is None:
+                entry["status"] = "failed"
+                entry["after"] = dict(planned["before"])
+                entry["msg"] = "the host reported nothing for this VM"
+            else:
+                status = item.get("status")
+                if status not in STATUSES:
+                    status = "failed"
+                entry["status"] = status
+                actual = item.get("after") or {}
+                fallback = planned["after"] if status == "changed" else planned["before"]
+                entry["after"] = {key: actual.get(key, fallback.get(key)) for key in planned["after"]}
+                message = item.get("error") or item.get("reason")
+                if message:
+                    entry["msg"] = message
+        entries.append(entry)
+    counts = {"selected": len(entries)}
+    counts.update({status: sum(1 for e in entries if e["status"] == status) for status in STATUSES})
+    return {"vms": entries, "counts": counts, "changed": counts["changed"] > 0}
+
+
+def diff(entries):
+    """``{'before': {name: settings}, 'after': {name: settings}}`` for the VMs whose settings differ."""
+    before, after = {}, {}
+    for entry in entries:
+        if entry["before"] != entry["after"]:
+            before[entry["name"]] = entry["before"]
+            after[entry["name"]] = entry["after"]
+    return {"before": before, "after": after}
