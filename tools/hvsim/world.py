@@ -1,0 +1,391 @@
+"""The simulated world as the hosts see it: plain functions over the model dict (docs/hvsim.md).
+
+Operations use these to answer as Windows would: names are case-insensitive, a node sees only the VMs
+registered on it, account names resolve from the point of view of one node, paths are Windows paths.
+
+Windows behaviour modelled here, with its source:
+
+- ``NT VIRTUAL MACHINE\\<VM GUID>`` is the virtual account of one VM. Its SID is ``S-1-5-83-1-a-b-c-d``,
+  the GUID's bytes in ``Guid.ToByteArray()`` order read as four little-endian 32-bit integers (Hyper-V-Worker
+  event 18590 shows D9E0EB0A-5B37-508E-9173-67E9ADE83ACF as S-1-5-83-1-3655396106-1351506743-3915871121-
+  3476744365). Microsoft KB 4230569 ("Errors when backing up VMs that belong to a guest cluster") grants it
+  on the VHD Set folder. The account exists only on the host where the VM is registered: elsewhere
+  ``SecurityIdentifier.Translate`` leaves the SID and ``NTAccount.Translate`` throws
+  ``IdentityNotMappedException`` ("Some or all identity references could not be translated."; .NET API
+  docs, System.Security.Principal.IdentityReference.Translate).
+- Well-known SIDs ("Well-known SIDs", https://learn.microsoft.com/windows/win32/secauthz/well-known-sids,
+  and https://learn.microsoft.com/windows-server/identity/ad-ds/manage/understand-security-identifiers)
+  resolve on every host. ``S-1-5-83-0`` is ``NT VIRTUAL MACHINE\\Virtual Machines``.
+- Cluster Shared Volumes are mounted under ``C:\\ClusterStorage\\`` on every node of the cluster
+  ("Use Cluster Shared Volumes in a failover cluster", https://learn.microsoft.com/windows-server/
+  failover-clustering/failover-cluster-csvs); a volume that is not Online shows no content.
+- ``vssadmin list writers`` prints a fixed header, then one block per writer with the state as
+  ``[n] label`` (VSS_WRITER_STATE, https://learn.microsoft.com/windows/win32/api/vss/ne-vss-vss_writer_state);
+  vssadmin's labels are "Stable", "Waiting for freeze", "Waiting for thaw", "Waiting for post snapshot",
+  "Waiting for completion" and "Failed" for every FAILED_AT_* state.
+"""
+import re
+import struct
+import uuid
+
+VM_ACCOUNT_DOMAIN = "NT VIRTUAL MACHINE"
+VM_SID_PREFIX = "S-1-5-83-1-"
+VIRTUAL_MACHINES_GROUP = "S-1-5-83-0"
+CSV_ROOT = "C:\\ClusterStorage"
+
+# SID -> the name Translate gives on every Windows host.
+WELL_KNOWN_SIDS = {
+    "S-1-0-0": "NULL SID",
+    "S-1-1-0": "Everyone",
+    "S-1-2-0": "LOCAL",
+    "S-1-3-0": "CREATOR OWNER",
+    "S-1-3-1": "CREATOR GROUP",
+    "S-1-3-4": "OWNER RIGHTS",
+    "S-1-5-2": "NT AUTHORITY\\NETWORK",
+    "S-1-5-4": "NT AUTHORITY\\INTERACTIVE",
+    "S-1-5-6": "NT AUTHORITY\\SERVICE",
+    "S-1-5-7": "NT AUTHORITY\\ANONYMOUS LOGON",
+    "S-1-5-9": "NT AUTHORITY\\ENTERPRISE DOMAIN CONTROLLERS",
+    "S-1-5-10": "NT AUTHORITY\\SELF",
+    "S-1-5-11": "NT AUTHORITY\\Authenticated Users",
+    "S-1-5-18": "NT AUTHORITY\\SYSTEM",
+    "S-1-5-19": "NT AUTHORITY\\LOCAL SERVICE",
+    "S-1-5-20": "NT AUTHORITY\\NETWORK SERVICE",
+    "S-1-5-32-544": "BUILTIN\\Administrators",
+    "S-1-5-32-545": "BUILTIN\\Users",
+    "S-1-5-32-546": "BUILTIN\\Guests",
+    "S-1-5-32-547": "BUILTIN\\Power Users",
+    "S-1-5-32-551": "BUILTIN\\Backup Operators",
+    "S-1-5-32-555": "BUILTIN\\Remote Desktop Users",
+    "S-1-5-32-578": "BUILTIN\\Hyper-V Administrators",
+    "S-1-5-80-0": "NT SERVICE\\ALL SERVICES",
+    "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464": "NT SERVICE\\TrustedInstaller",
+    VIRTUAL_MACHINES_GROUP: "NT VIRTUAL MACHINE\\Virtual Machines",
+}
+
+# VSS_WRITER_STATE -> the English label vssadmin prints after "[n]".
+VSS_STATE_LABELS = {
+    0: "Unknown",
+    1: "Stable",
+    2: "Waiting for freeze",
+    3: "Waiting for thaw",
+    4: "Waiting for post snapshot",
+    5: "Waiting for completion",
+    **{n: "Failed" for n in range(6, 16)},
+}
+
+VSSADMIN_BANNER = (
+    "vssadmin 1.1 - Volume Shadow Copy Service administrative command-line tool\n"
+    "(C) Copyright 2001-2013 Microsoft Corp.\n"
+    "\n"
+)
+VSSADMIN_HEADER = VSSADMIN_BANNER + (
+    "Waiting for responses.\n"
+    "These may be delayed if a shadow copy is being prepared.\n"
+    "\n"
+)
+
+_SID_RE = re.compile(r"^S-1-\d+(-\d+)*$", re.IGNORECASE)
+_DRIVE_ABS_RE = re.compile(r"^[A-Za-z]:[\\/]")
+_UNC_RE = re.compile(r"^[\\/]{2}[^\\/?.][^\\/]*[\\/][^\\/]+")
+
+
+class WorldError(LookupError):
+    """Something the model does not hold (an unknown node, ...); the message names the value."""
+
+
+class IdentityNotMapped(WorldError):
+    """``System.Security.Principal.IdentityNotMappedException``: a name that does not resolve on this node."""
+
+    def __init__(self, name, node):
+        super().__init__(f"Some or all identity references could not be translated: '{name}' is not an account "
+                         f"known on {str(node).upper()}")
+        self.name = name
+        self.node = node
+
+
+# -- SIDs of VMs ---------------------------------------------------------------------------------------------
+def vm_sid(guid):
+    """``S-1-5-83-1-a-b-c-d`` for the VM with this GUID (any case, braces allowed).
+
+    >>> vm_sid("D9E0EB0A-5B37-508E-9173-67E9ADE83ACF")
+    'S-1-5-83-1-3655396106-1351506743-3915871121-3476744365'
+    """
+    try:
+        parsed = uuid.UUID(str(guid).strip())
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError(f"'{guid}' is not a VM ID (a GUID)") from None
+    return VM_SID_PREFIX + "-".join(str(part) for part in struct.unpack("<4I", parsed.bytes_le))
+
+
+def vm_id_of_sid(sid):
+    """The VM GUID (lower case) whose virtual account has this SID, or None when it is not such a SID."""
+    text = str(sid).strip().upper()
+    if not text.startswith(VM_SID_PREFIX):
+        return None
+    parts = text[len(VM_SID_PREFIX):].split("-")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        return None
+    values = [int(p) for p in parts]
+    if any(v > 0xFFFFFFFF for v in values):
+        return None
+    return str(uuid.UUID(bytes_le=struct.pack("<4I", *values)))
+
+
+def is_sid(text):
+    """True for the string form of a SID (``S-1-5-32-544``)."""
+    return isinstance(text, str) and bool(_SID_RE.match(text.strip()))
+
+
+# -- nodes and VMs -------------------------------------------------------------------------------------------
+def node_names(data):
+    return [n["name"] for n in data.get("nodes") or []]
+
+
+def find_node(data, name):
+    """The node dict named ``name`` (case-insensitive); :class:`WorldError` naming it when unknown."""
+    key = str(name).lower()
+    for node in data.get("nodes") or []:
+        if node["name"].lower() == key:
+            return node
+    raise WorldError(f"unknown node '{name}' (nodes: {', '.join(node_names(data)) or 'none'})")
+
+
+def vm_state(vm):
+    """The VM's state as a string; an unquoted ``Off`` in a YAML model loads as False and means Off."""
+    state = vm.get("state", "Off")
+    if state is False:
+        return "Off"
+    if state is True:
+        return "On"
+    return str(state)
+
+
+def vms_on_node(data, node):
+    """The VMs registered on ``node`` (what ``Get-VM`` lists there), in model order."""
+    key = str(node).lower()
+    return [vm for vm in data.get("vms") or [] if str(vm.get("node", "")).lower() == key]
+
+
+def _parse_guid(text):
+    try:
+        return str(uuid.UUID(str(text).strip()))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def find_vm(data, vm_id=None, name=None, node=None):
+    """The VM with this ID (any GUID form) or name (case-insensitive), optionally only on ``node``; or None."""
+    if vm_id is None and name is None:
+        raise ValueError("find_vm needs vm_id or name")
+    wanted_id = _parse_guid(vm_id) if vm_id is not None else None
+    if vm_id is not None and wanted_id is None:
+        return None
+    wanted_name = str(name).lower() if name is not None else None
+    node_key = str(node).lower() if node is not None else None
+    for vm in data.get("vms") or []:
+        if wanted_id is not None and str(vm.get("id", "")).lower() != wanted_id:
+            continue
+        if wanted_name is not None and str(vm.get("name", "")).lower() != wanted_name:
+            continue
+        if node_key is not None and str(vm.get("node", "")).lower() != node_key:
+            continue
+        return vm
+    return None
+
+
+# -- accounts ------------------------------------------------------------------------------------------------
+class Resolver:
+    """Account name <-> SID translation as seen from one node, with indexes built once.
+
+    ``accounts`` of the model and the well-known SIDs resolve everywhere; ``NT VIRTUAL MACHINE\\<GUID>``
+    only on the node where that VM is registered. Names and SIDs compare case-insensitively.
+    """
+
+    def __init__(self, data, node):
+        self.node = find_node(data, node)["name"]
+        self._sid_to_name = {}
+        self._name_to_sid = {}
+        self._isolated = {}
+        for sid, name in WELL_KNOWN_SIDS.items():
+            self._add(name, sid)
+        for name, sid in (data.get("accounts") or {}).items():
+            self._add(str(name), str(sid))
+        self._local_vm_ids = {str(vm["id"]).lower() for vm in vms_on_node(data, self.node)}
+
+    def _add(self, name, sid):
+        self._sid_to_name.setdefault(sid.upper(), name)
+        self._name_to_sid[name.lower()] = sid.upper()
+        isolated = name.rpartition("\\")[2].lower()
+        self._isolated.setdefault(isolated, set()).add(sid.upper())
+
+    def sid_to_name(self, sid):
+        """``DOMAIN\\name`` for the SID, or None when it does not translate on this node."""
+        key = str(sid).strip().upper()
+        name = self._sid_to_name.get(key)
+        if name is not None:
+            return name
+        vm_id = vm_id_of_sid(key)
+        if vm_id is not None and vm_id in self._local_vm_ids:
+            return f"{VM_ACCOUNT_DOMAIN}\\{vm_id.upper()}"
+        return None
+
+    def translate(self, sid):
+        """``IdentityReference`` as ``Get-Acl`` shows it: the name, or the SID string when it does not resolve."""
+        name = self.sid_to_name(sid)
+        return name if name is not None else str(sid).strip().upper()
+
+    def name_to_sid(self, name):
+        """The SID of ``DOMAIN\\name`` (or an unambiguous isolated name); :class:`IdentityNotMapped` otherwise."""
+        text = str(name).strip()
+        key = text.lower()
+        sid = self._name_to_sid.get(key)
+        if sid is not None:
+            return sid
+        domain, sep, account = text.rpartition("\\")
+        if sep and domain.upper() == VM_ACCOUNT_DOMAIN:
+            vm_id = _parse_guid(account) if len(account) == 36 else None
+            if vm_id is not None and vm_id in self._local_vm_ids:
+                return vm_sid(vm_id)
+            raise IdentityNotMapped(text, self.node)
+        if not sep:
+            matches = self._isolated.get(key, set())
+            if len(matches) == 1:
+                return next(iter(matches))
+        raise IdentityNotMapped(text, self.node)
+
+
+def sid_to_name(data, node, sid):
+    """The account name of ``sid`` as seen from ``node``, or None when it does not translate there."""
+    return Resolver(data, node).sid_to_name(sid)
+
+
+def translate_sid(data, node, sid):
+    """``IdentityReference`` of an ACE on ``node``: the account name, or the SID string when unresolved."""
+    return Resolver(data, node).translate(sid)
+
+
+def name_to_sid(data, node, name):
+    """The SID of an account name as ``NTAccount.Translate`` gives it on ``node``; raises IdentityNotMapped."""
+    return Resolver(data, node).name_to_sid(name)
+
+
+# -- paths ---------------------------------------------------------------------------------------------------
+def is_absolute_windows_path(path):
+    """True for ``C:\\...`` (drive letter, colon, separator) and UNC ``\\\\server\\share...``.
+
+    ``C:folder`` (drive relative), ``\\folder`` (root relative) and ``folder`` are not absolute.
+    """
+    if not isinstance(path, str):
+        return False
+    return bool(_DRIVE_ABS_RE.match(path) or _UNC_RE.match(path))
+
+
+def normalize_path(path):
+    """A Windows path in canonical display form: backslashes, no doubled separators, no trailing one.
+
+    ``c:/ClusterStorage//Volume1/`` -> ``c:\\ClusterStorage\\Volume1``; ``C:\\`` stays ``C:\\``; a UNC path
+    keeps its leading two backslashes. Case is kept; compare with :func:`path_key`.
+    """
+    text = str(path).strip().replace("/", "\\")
+    unc = text.startswith("\\\\")
+    body = text[2:] if unc else text
+    while "\\\\" in body:
+        body = body.replace("\\\\", "\\")
+    body = body.rstrip("\\")
+    if not unc and len(body) == 2 and body[1] == ":":
+        body += "\\"
+    return ("\\\\" + body) if unc else body
+
+
+def path_key(path):
+    """The case-insensitive comparison key of a Windows path."""
+    return normalize_path(path).upper()
+
+
+def paths_equal(a, b):
+    return path_key(a) == path_key(b)
+
+
+def is_under(path, folder):
+    """True when ``path`` is ``folder`` or inside it (``Volume10`` is not inside ``Volume1``)."""
+    p, f = path_key(path), path_key(folder)
+    return p == f or p.startswith(f if f.endswith("\\") else f + "\\")
+
+
+def shared_volume_of(data, path):
+    """The cluster shared volume (model dict) holding ``path``, or None."""
+    cluster = data.get("cluster") or {}
+    best = None
+    for volume in cluster.get("shared_volumes") or []:
+        if is_under(path, volume["path"]):
+            if best is None or len(volume["path"]) > len(best["path"]):
+                best = volume
+    return best
+
+
+def is_csv_path(data, path):
+    """True for a path under ``C:\\ClusterStorage`` on a clustered model."""
+    return bool(data.get("cluster")) and is_under(path, CSV_ROOT) and not paths_equal(path, CSV_ROOT)
+
+
+def find_folder(data, node, path):
+    """``(path as the model spells it, folder dict)`` when ``path`` exists as seen from ``node``; else None.
+
+    A folder under ``C:\\ClusterStorage`` is seen from every cluster node while its volume is Online (a
+    volume the model does not list, or one that is offline, shows nothing). Any other folder is seen from
+    the nodes its ``nodes`` lists (``all``, the default, or a list of node names).
+    """
+    node_name = find_node(data, node)["name"]
+    key = path_key(path)
+    for folder_path, spec in (data.get("folders") or {}).items():
+        if path_key(folder_path) != key:
+            continue
+        spec = spec or {}
+        if is_csv_path(data, folder_path):
+            volume = shared_volume_of(data, folder_path)
+            if volume is None or str(volume.get("state", "Online")).lower() != "online":
+                return None
+            return folder_path, spec
+        nodes = spec.get("nodes", "all")
+        if nodes == "all" or (isinstance(nodes, str) and nodes.lower() == "all"):
+            return folder_path, spec
+        if isinstance(nodes, str):
+            nodes = [nodes]
+        if node_name.lower() in {str(n).lower() for n in nodes}:
+            return folder_path, spec
+        return None
+    return None
+
+
+def folder_visible(data, node, path):
+    return find_folder(data, node, path) is not None
+
+
+# -- vssadmin ------------------------------------------------------------------------------------------------
+def vss_state_label(state):
+    return VSS_STATE_LABELS.get(int(state), "Unknown")
+
+
+def render_vssadmin(writers):
+    """The text ``vssadmin list writers`` prints for these writers (model dicts: name, id, instance_id,
+    state, last_error), CRLF-free, ending with the blank line after the last block."""
+    lines = [VSSADMIN_HEADER]
+    for writer in writers or []:
+        state = int(writer.get("state", 1))
+        lines.append(
+            f"Writer name: '{writer['name']}'\n"
+            f"   Writer Id: {_braced(writer['id'])}\n"
+            f"   Writer Instance Id: {_braced(writer['instance_id'])}\n"
+            f"   State: [{state}] {vss_state_label(state)}\n"
+            f"   Last error: {writer.get('last_error') or 'No error'}\n"
+            "\n"
+        )
+    return "".join(lines)
+
+
+def _braced(guid):
+    text = str(guid).strip()
+    if not text.startswith("{"):
+        text = "{" + text + "}"
+    return text.lower()
