@@ -51,7 +51,7 @@ def _vm_checks(vm, policy, now):
     node, name = vm["Node"], vm["Name"]
     if vm.get("CheckpointType") not in policy["checkpoint_types"]:
         yield _finding("checkpoint_type", "error", name,
-                       f"checkpoint type is {vm.get('CheckpointType')}: backups are not application consistent",
+                       f"checkpoint type is {vm.get('CheckpointType')}, not {' or '.join(policy['checkpoint_types'])}: backups are not application consistent",
                        f"hyperv.backup.checkpoint_type with checkpoint_type={policy['checkpoint_types'][0]}", node)
     if policy["automatic_checkpoints"] is False and vm.get("AutomaticCheckpointsEnabled"):
         yield _finding("automatic_checkpoints", "warning", name,
