@@ -1,0 +1,193 @@
+"""hyperv.backup.checkpoint_type through real ansible processes against hvsim."""
+import copy
+
+import pytest
+
+from hvsim.testing import Lab, host_results, run_ansible
+
+pytestmark = pytest.mark.integration
+
+SQL01 = "d9e0eb0a-5b37-508e-9173-67e9ade83acf"
+
+
+def vm(name, vm_id, node, state="Running", **overrides):
+    data = {
+        "id": vm_id, "name": name, "node": node, "state": state, "generation": 2, "version": "10.0",
+        "processor_count": 2, "memory_startup": 2147483648, "dynamic_memory": False,
+        "checkpoint_type": "Production", "automatic_checkpoints": False,
+        "path": f"C:\\ClusterStorage\\Volume1\\{name}", "clustered": True, "anti_affinity_class_names": [],
+        "scsi_controllers": 1,
+        "hard_disks": [{"path": f"C:\\ClusterStorage\\Volume1\\{name}\\os.vhdx", "controller_type": "SCSI",
+                        "controller_number": 0, "controller_location": 0, "shared": False}],
+        "backup_integration": {"enabled": True, "status": "OK"}, "checkpoints": [],
+        "guest": {"shutdown_seconds": 5, "honours_shutdown": True},
+    }
+    data.update(overrides)
+    return data
+
+
+def node(name, os_build=20348):
+    return {"name": name, "fqdn": f"{name.lower()}.it.example", "state": "Up", "os_build": os_build,
+            "vss_access_control": {}, "vss_writers": []}
+
+
+MODEL = {
+    "credentials": {"username": "hvadmin", "password": "hvsim-Passw0rd"},
+    "cluster": {"name": "HVCIT", "parameters": {"ConfigStoreRootPath": ""},
+                "shared_volumes": [{"name": "Cluster Disk 1", "path": "C:\\ClusterStorage\\Volume1",
+                                    "owner_node": "HV01", "state": "Online"}]},
+    "nodes": [node("HV01"), node("HV02")],
+    "vms": [
+        vm("SQL01", SQL01, "HV01", checkpoint_type="Standard", automatic_checkpoints=True),
+        vm("SQL02", "6f9619ff-8b86-d011-b42d-00c04fc964ff", "HV01"),
+        vm("APP01", "0f8fad5b-d9cb-469f-a165-70867728950e", "HV01", state="Off", generation=1,
+           checkpoint_type="Disabled"),
+        vm("WEB01", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "HV02", state="Off", checkpoint_type="Standard",
+           automatic_checkpoints=True),
+    ],
+    "folders": {},
+    "accounts": {},
+    "faults": {"latency_ms": 0, "fail_nth": 0, "drop_nth": 0},
+}
+
+
+@pytest.fixture
+def lab(tmp_path):
+    lab = Lab.start(copy.deepcopy(MODEL), tmp_path / "lab")
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def model_bytes(lab):
+    with open(lab.model_path, "rb") as fh:
+        return fh.read()
+
+
+def settings(lab):
+    return {v["name"]: (v["checkpoint_type"], v["automatic_checkpoints"]) for v in lab.read_model()["vms"]}
+
+
+def adhoc(lab, module_args, *extra, hosts="hv"):
+    rc, out = run_ansible(lab, hosts, "-m", "hyperv.backup.checkpoint_type", "-a", module_args, *extra)
+    assert isinstance(out, dict), out
+    return rc, host_results(out)
+
+
+def test_converge_then_rerun_changes_nothing(lab):
+    rc, results = adhoc(lab, "checkpoint_type=Production automatic_checkpoints=false")
+    assert rc == 0, results
+    assert results["HV01"]["changed"] is True and results["HV02"]["changed"] is True
+    assert {e["name"]: e["status"] for e in results["HV01"]["vms"]} == {"APP01": "changed", "SQL01": "changed",
+                                                                        "SQL02": "ok"}
+    assert set(settings(lab).values()) == {("Production", False)}
+    # one round trip to read and one to apply per host, whatever the number of VMs
+    assert lab.round_trips() == {("HV01", "host_facts"): 1, ("HV01", "checkpoint_type"): 1,
+                                 ("HV02", "host_facts"): 1, ("HV02", "checkpoint_type"): 1}
+
+    converged = model_bytes(lab)
+    lab.clear_journal()
+    rc, results = adhoc(lab, "checkpoint_type=Production automatic_checkpoints=false")
+    assert rc == 0, results
+    assert results["HV01"]["changed"] is False and results["HV02"]["changed"] is False
+    assert results["HV01"]["counts"] == {"selected": 3, "changed": 0, "ok": 3, "pending": 0, "failed": 0}
+    assert model_bytes(lab) == converged
+    assert lab.round_trips() == {("HV01", "host_facts"): 1, ("HV02", "host_facts"): 1}
+
+
+def test_check_mode_predicts_exactly_what_the_real_run_changes(lab):
+    before = settings(lab)
+    untouched = model_bytes(lab)
+    rc, predicted = adhoc(lab, "checkpoint_type=ProductionOnly automatic_checkpoints=false", "--check", "--diff")
+    assert rc == 0, predicted
+    assert model_bytes(lab) == untouched
+    assert ("HV01", "checkpoint_type") not in lab.round_trips()
+
+    rc, actual = adhoc(lab, "checkpoint_type=ProductionOnly automatic_checkpoints=false", "--diff")
+    assert rc == 0, actual
+    for host in ("HV01", "HV02"):
+        assert predicted[host]["vms"] == actual[host]["vms"]
+        assert predicted[host]["diff"] == actual[host]["diff"]
+        assert predicted[host]["changed"] == actual[host]["changed"]
+    after = settings(lab)
+    changed_in_model = {name for name in after if after[name] != before[name]}
+    predicted_changes = {e["name"] for h in predicted.values() for e in h["vms"] if e["status"] == "changed"}
+    assert changed_in_model == predicted_changes == {"SQL01", "SQL02", "APP01", "WEB01"}
+    assert predicted["HV01"]["diff"]["after"]["SQL01"] == {"CheckpointType": "ProductionOnly",
+                                                           "AutomaticCheckpointsEnabled": False}
+
+
+@pytest.mark.parametrize("module_args, message", [
+    ("checkpoint_type=Snapshot", "Snapshot"),
+    ("checkpoint_type=Production vms=d9e0eb0a-5b37-508e-9173", "'d9e0eb0a-5b37-508e-9173' looks like a VM ID"),
+    ("checkpoint_type=Production vms=NOPE01", "'NOPE01' matches no VM on HV01"),
+    ("checkpoint_type=Production query='[?'", "is not a valid JMESPath expression"),
+])
+def test_bad_input_fails_clearly_and_leaves_the_model_untouched(lab, module_args, message):
+    untouched = model_bytes(lab)
+    rc, results = adhoc(lab, module_args, hosts="HV01")
+    assert rc != 0
+    assert results["HV01"]["failed"] is True and message in results["HV01"]["msg"]
+    assert model_bytes(lab) == untouched
+
+
+def test_selection_by_query_pattern_id_and_exclude(lab):
+    rc, results = adhoc(lab, '{"checkpoint_type": "Disabled", "vms": ["sql*", "{%s}"], "exclude": ["SQL02"]}'
+                        % SQL01.upper(), hosts="HV01")
+    assert rc == 0, results
+    assert [e["name"] for e in results["HV01"]["vms"]] == ["SQL01"]
+    assert settings(lab)["SQL01"][0] == "Disabled" and settings(lab)["SQL02"][0] == "Production"
+
+    rc, results = adhoc(lab, '{"checkpoint_type": "Standard", "query": "[?State==\'Off\']"}', hosts="HV01")
+    assert rc == 0, results
+    assert [e["name"] for e in results["HV01"]["vms"]] == ["APP01"]
+    assert settings(lab)["APP01"][0] == "Standard" and settings(lab)["SQL02"][0] == "Production"
+
+
+def test_a_clustered_vm_of_another_node_is_left_to_that_node(lab):
+    rc, results = adhoc(lab, '{"checkpoint_type": "Production", "vms": ["WEB01"]}')
+    assert rc == 0, results
+    assert results["HV01"]["vms"] == [] and results["HV01"]["elsewhere"] == [{"name": "WEB01", "node": "HV02"}]
+    assert results["HV02"]["vms"][0]["status"] == "changed"
+
+
+def test_automatic_checkpoints_on_an_old_host_fails_naming_it(lab):
+    data = lab.read_model()
+    data["nodes"][1]["os_build"] = 14393
+    lab.write_model(data)
+    untouched = model_bytes(lab)
+    rc, results = adhoc(lab, "automatic_checkpoints=false", hosts="HV02")
+    assert rc != 0
+    assert "HV02 runs Windows build 14393" in results["HV02"]["msg"]
+    assert model_bytes(lab) == untouched
+    rc, results = adhoc(lab, "checkpoint_type=Production", hosts="HV02")
+    assert rc == 0, results
+    assert settings(lab)["WEB01"][0] == "Production"
+
+
+def test_the_role_converges_and_validates_its_variables(lab, tmp_path):
+    playbook = tmp_path / "site.yml"
+    playbook.write_text(
+        "- hosts: hv\n  gather_facts: false\n  roles:\n"
+        "    - role: hyperv.backup.checkpoint_policy\n"
+        "      vars: {hyperv_checkpoint_policy_exclude: ['APP*']}\n")
+    rc, out = run_ansible(lab, "ansible-playbook", str(playbook))
+    assert rc == 0, out
+    assert settings(lab)["APP01"] == ("Disabled", False)
+    assert settings(lab)["SQL01"] == ("Production", False)
+    converged = model_bytes(lab)
+    rc, out = run_ansible(lab, "ansible-playbook", str(playbook))
+    assert rc == 0, out
+    assert all(s["changed"] == 0 for s in out["stats"].values())
+    assert model_bytes(lab) == converged
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "- hosts: hv\n  gather_facts: false\n  roles:\n"
+        "    - role: hyperv.backup.checkpoint_policy\n"
+        "      vars: {hyperv_checkpoint_policy_type: Snapshot}\n")
+    rc, out = run_ansible(lab, "ansible-playbook", str(bad))
+    assert rc != 0
+    assert "Snapshot" in str(out)
+    assert model_bytes(lab) == converged
