@@ -1,71 +1,94 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the action plugin plugins/action/host_facts.py validates the arguments on the
+# controller and plugins/modules/host_facts.ps1 reads the Hyper-V host.
 
 DOCUMENTATION = r"""
 module: host_facts
-short_description: Read what one Hyper-V node sees, for backup readiness
+short_description: Read what a Hyper-V node sees that matters for host-level backups
 version_added: 0.1.0
-author: hyperv.backup maintainers
+author:
+  - hyperv.backup maintainers
 description:
   - Reads, in one round trip, what a Hyper-V host or failover cluster node sees that matters for host-level
-    backups, and returns it under C(ansible_facts.hyperv_backup).
-  - The node itself (name, DNS name, OS build) is always read. The cluster (nodes, the cluster parameter
-    C(ConfigStoreRootPath), Cluster Shared Volumes with their owner node and path, VM roles), the VMs registered
-    on this node (checkpoint type, automatic checkpoints, SCSI controllers, hard disks and whether they are
-    shared VHD Sets, the Backup integration service, checkpoints, anti-affinity class names), the
-    C(VssAccessControl) registry values and the text of C(vssadmin list writers) are read as O(gather_subset) says.
-  - The ACL of each folder in O(acl_paths) is read too, with every entry's SID and, where the name resolves on
-    this node, its account name.
-  - Run it on every node of a cluster and merge the results on the controller with the
-    P(hyperv.backup.cluster_view#filter) filter. Nothing is asked of another node, so no credential delegation
-    (CredSSP, Kerberos delegation) is needed.
+    backups, and returns it as the fact C(hyperv_backup) (C(ansible_facts.hyperv_backup)).
+  - The node itself (name, DNS name, OS version and build) is always read.
+  - O(gather_subset) chooses the rest. C(cluster) reads the failover cluster (nodes, the parameter
+    C(ConfigStoreRootPath), Cluster Shared Volumes with their owner node and path, VM roles with their
+    anti-affinity class names). C(vms) reads the VMs registered on this node (state, checkpoint type,
+    automatic checkpoints, SCSI controllers, hard disks and whether they are shared or VHD Sets, the Backup
+    integration service). C(checkpoints) adds each VM's checkpoints. C(vss_access_control) reads the
+    C(VssAccessControl) registry values, C(vss_writers) the text of C(vssadmin list writers).
+  - The ACL of each folder in O(acl_paths) is read too, with each entry's SID and, where it resolves on this
+    node, its account name.
   - Changes nothing.
 options:
   gather_subset:
     description:
       - What to read besides the node itself.
-      - V(all) reads everything, V(min) only the node. A name adds that subset; V(!name) removes it, after the
-        additions. A list of only exclusions starts from V(all).
-      - V(checkpoints) needs V(vms), which it pulls in unless it is excluded.
-      - Validated on the controller; an unknown value fails the task before anything is sent to the host.
+      - V(all) reads every subset, V(min) only the node. A subset name (V(cluster), V(vms), V(checkpoints),
+        V(vss_access_control), V(vss_writers)) adds it; V(!name) removes it, after the additions, whatever the
+        order. A list of only exclusions starts from V(all).
+      - V(checkpoints) needs V(vms) and pulls it in; asking for V(checkpoints) while excluding V(vms) is an
+        error.
+      - Checked on the controller; an unknown value fails the task before anything is sent to the host.
     type: list
     elements: str
     default: [all]
   acl_paths:
     description:
-      - Absolute paths of folders whose ACL to read, for example the folders that hold VHD Set (C(.vhds)) files.
-      - A folder that does not exist on the node fails the task, naming it.
+      - Absolute paths of folders whose ACL to read, for example the folders that hold the VHD Set (C(.vhds))
+        files of a guest cluster. A local path (C(C:\ClusterStorage\Volume1\GuestCluster)) or a UNC path
+        (C(\\server\share\GuestCluster)).
+      - A path that is not absolute, or that does not exist on the node, fails the task, naming it.
     type: list
     elements: str
     default: []
 attributes:
   check_mode:
+    description: Reads the same in check mode as in a normal run; it changes nothing in either.
     support: full
-    description: It changes nothing, so check mode reads as a normal run does.
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
   facts:
+    description: Returns the facts under C(ansible_facts.hyperv_backup).
     support: full
   platform:
+    description: Target OS and family.
+    support: full
     platforms: windows
 notes:
-  - One PowerShell module run per host, whatever the number of VMs; each cmdlet is called once for all VMs.
-  - Property names follow the cmdlets that return them (C(Get-VM) gives C(CheckpointType), C(State), ...), so what
-    you know from PowerShell works in a JMESPath query.
-  - The name C(NT VIRTUAL MACHINE\<VM GUID>) resolves only on the node where that VM is registered; on other nodes an
-    ACL entry for it shows the SID (C(S-1-5-83-1-...)) as its C(IdentityReference).
-  - The writer states of C(vss_writers_text) are read with the P(hyperv.backup.vss_writers#filter) filter.
+  - One PowerShell module run per host, whatever the number of VMs; each Hyper-V cmdlet is called once for all
+    the VMs of the node.
+  - Each node reports only the VMs registered on it, as C(Get-VM) does. Run it on every node of a cluster and
+    merge the results on the controller with the P(hyperv.backup.cluster_view#filter) filter.
+  - Nothing is asked of another node, so no credential delegation (CredSSP, Kerberos delegation; the double
+    hop) is needed. The cluster part needs the node to run the cluster service; on a node that is not in a
+    failover cluster C(cluster) is V(null).
+  - Property names are those of the cmdlets that return the data (C(Get-VM) gives C(CheckpointType), C(State),
+    ...), so what you know from C(Get-VM | Format-List *) works in a JMESPath query. Enumerations are strings
+    and times are ISO 8601 in UTC.
+  - The account name C(NT VIRTUAL MACHINE\<VM GUID>) resolves only on the node where that VM is registered; on
+    other nodes an ACL entry for it shows its SID (C(S-1-5-83-1-...)) as its C(IdentityReference).
+  - When C(vssadmin list writers) fails, C(vss_writers_text) holds what it printed and a warning says so; the
+    task does not fail. Read the writer states with the P(hyperv.backup.vss_writers#filter) filter.
 seealso:
   - plugin: hyperv.backup.cluster_view
     plugin_type: filter
   - plugin: hyperv.backup.readiness
     plugin_type: filter
+  - plugin: hyperv.backup.vss_writers
+    plugin_type: filter
   - module: hyperv.backup.checkpoint_type
   - module: hyperv.backup.scsi_controller
+  - name: Get-VM
+    description: The cmdlet whose property names the VM facts keep.
+    link: https://learn.microsoft.com/powershell/module/hyper-v/get-vm
 """
 
 EXAMPLES = r"""
-# Ad hoc, from the command line:
+# Ad hoc, from the command line, the VMs of every host of the inventory group hv:
 #   ansible hv -m hyperv.backup.host_facts -a 'gather_subset=vms'
 
 - name: Read everything on every node
@@ -77,40 +100,55 @@ EXAMPLES = r"""
       - vms
       - '!checkpoints'
 
-- name: Everything but the VSS writers, plus the ACL of a guest cluster's VHD Set folder
+- name: Only the node and the cluster
+  hyperv.backup.host_facts:
+    gather_subset: [min, cluster]
+
+- name: Everything but the VSS writers, and the ACL of a guest cluster's VHD Set folder
   hyperv.backup.host_facts:
     gather_subset: ['!vss_writers']
     acl_paths:
       - C:\ClusterStorage\Volume2\GuestCluster-SQL
 
-- name: VMs whose checkpoint type is not Production
+- name: VMs of this node whose checkpoint type is not Production or ProductionOnly
   ansible.builtin.debug:
-    msg: "{{ ansible_facts.hyperv_backup.vms | rejectattr('CheckpointType', 'in', ['Production', 'ProductionOnly'])
-             | map(attribute='Name') }}"
+    msg: >-
+      {{ ansible_facts.hyperv_backup.vms
+         | rejectattr('CheckpointType', 'in', ['Production', 'ProductionOnly'])
+         | map(attribute='Name') }}
+
+- name: VMs of this node without a SCSI controller
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.hyperv_backup.vms | selectattr('ScsiControllers', '==', []) | map(attribute='Name') }}"
 """
 
 RETURN = r"""
 ansible_facts:
-  description: The facts, under C(hyperv_backup).
+  description: The facts of this module.
   returned: success
   type: dict
   contains:
     hyperv_backup:
-      description: What the node sees. See docs/windows-contract.md in the collection for every key.
+      description: What the node sees.
       returned: success
       type: dict
       contains:
         schema:
           description: The version of this structure.
+          returned: success
           type: int
           sample: 1
         gather_subset:
-          description: The subsets that were read.
+          description: The subsets that were read, in this order.
+          returned: success
           type: list
           elements: str
           sample: [cluster, vms, checkpoints, vss_access_control, vss_writers]
         node:
-          description: The node itself.
+          description:
+            - The node itself. C(Name) is C($env:COMPUTERNAME), C(DnsHostName) its fully qualified name.
+            - C(AutomaticCheckpointsSupported) is true from Windows build 16299 (version 1709).
+          returned: success
           type: dict
           sample:
             Name: HV01
@@ -120,19 +158,38 @@ ansible_facts:
             AutomaticCheckpointsSupported: true
         cluster:
           description:
-            - The failover cluster as this node sees it; V(null) when the node is not clustered.
-            - C(Parameters.ConfigStoreRootPath) is that of the resource C(Virtual Machine Cluster WMI), an empty string
-              when unset.
+            - The failover cluster as this node sees it (C(Get-Cluster), C(Get-ClusterNode),
+              C(Get-ClusterSharedVolume), C(Get-ClusterGroup) of group type C(VirtualMachine)).
+            - V(null) when the node does not run the cluster service.
+            - C(Parameters.ConfigStoreRootPath) is that of the cluster resource C(Virtual Machine Cluster WMI), an
+              empty string when unset, V(null) when the resource does not exist.
+            - C(SharedVolumes[].Path) is the volume's C(FriendlyVolumeName).
           returned: when the cluster subset was read
           type: dict
           sample:
             Name: HVC01
-            Nodes: [{Name: HV01, State: Up, Id: '1'}]
+            Nodes:
+              - {Name: HV01, State: Up, Id: '1'}
+              - {Name: HV02, State: Up, Id: '2'}
             Parameters: {ConfigStoreRootPath: ''}
-            SharedVolumes: [{Name: Cluster Disk 1, OwnerNode: HV01, State: Online, Path: 'C:\ClusterStorage\Volume1'}]
-            VMRoles: [{Name: SQL01, OwnerNode: HV01, State: Online, AntiAffinityClassNames: []}]
+            SharedVolumes:
+              - {Name: Cluster Disk 1, OwnerNode: HV01, State: Online, Path: 'C:\ClusterStorage\Volume1'}
+            VMRoles:
+              - {Name: SQL01, OwnerNode: HV01, State: Online, AntiAffinityClassNames: []}
         vms:
-          description: The VMs registered on this node.
+          description:
+            - The VMs registered on this node (C(Get-VM)), with the C(Get-VM) property names.
+            - C(Id) is the lower-case VM ID; C(MemoryStartup) is in bytes; C(AutomaticCheckpointsEnabled) is
+              V(null) where the node does not support automatic checkpoints.
+            - C(AntiAffinityClassNames) comes from the VM's cluster group, V([]) when the VM is not clustered.
+            - C(ScsiControllers) lists the VM's SCSI controllers (C(Get-VMScsiController)) with the number of
+              hard disks on each.
+            - C(HardDisks) lists its hard disks (C(Get-VMHardDiskDrive)); C(SupportPersistentReservations) is true
+              for a shared disk, C(IsVhdSet) when the file is a VHD Set (C(.vhds)).
+            - C(BackupIntegration) is the Backup (volume shadow copy) integration service, V(null) when the VM
+              has none.
+            - C(Checkpoints) lists the VM's checkpoints (C(Get-VMSnapshot)) with C(CreationTime) in UTC, V([])
+              when the checkpoints subset was not read.
           returned: when the vms subset was read
           type: list
           elements: dict
@@ -150,23 +207,39 @@ ansible_facts:
               Path: C:\ClusterStorage\Volume1\SQL01
               IsClustered: true
               AntiAffinityClassNames: []
-              ScsiControllers: [{ControllerNumber: 0, DiskCount: 1}]
+              ScsiControllers:
+                - {ControllerNumber: 0, DiskCount: 1}
               HardDisks:
-                - {Path: 'C:\ClusterStorage\Volume1\SQL01\os.vhdx', ControllerType: SCSI, ControllerNumber: 0,
-                   ControllerLocation: 0, SupportPersistentReservations: false, IsVhdSet: false}
+                - Path: C:\ClusterStorage\Volume1\SQL01\os.vhdx
+                  ControllerType: SCSI
+                  ControllerNumber: 0
+                  ControllerLocation: 0
+                  SupportPersistentReservations: false
+                  IsVhdSet: false
               BackupIntegration: {Enabled: true, PrimaryStatusDescription: OK}
-              Checkpoints: []
+              Checkpoints:
+                - Id: 6a1f4c52-0d3e-4b8f-9c1a-2f7d5e8b9a10
+                  Name: SQL01 - Backup - (11/2/2026 - 9:04:11 PM)
+                  SnapshotType: Recovery
+                  CreationTime: '2026-11-02T21:04:11Z'
+                  ParentCheckpointId: null
         vss_access_control:
-          description: The values under C(HKLM\SYSTEM\CurrentControlSet\Services\VSS\VssAccessControl), account name to DWORD.
+          description:
+            - The values under C(HKLM\SYSTEM\CurrentControlSet\Services\VSS\VssAccessControl), account name to
+              DWORD (0 denies, 1 allows). Empty when the key does not exist.
           returned: when the vss_access_control subset was read
           type: dict
-          sample: {'LAB\svc-veeam': 1}
+          sample: {'LAB\svc-backup': 1}
         vss_writers_text:
-          description: The text of C(vssadmin list writers), as the node printed it.
+          description: The text C(vssadmin list writers) printed on the node, also when it failed.
           returned: when the vss_writers subset was read
           type: str
+          sample: "Writer name: 'Microsoft Hyper-V VSS Writer'\r\n   Writer Id: {66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}\r\n..."
         acls:
-          description: One entry per O(acl_paths) item, in the order asked.
+          description:
+            - One entry per O(acl_paths) item, in the order asked (C(Get-Acl)).
+            - C(Access) lists the explicit and inherited entries in ACL order. C(IdentityReference) is the account
+              name where the SID resolves on this node, else the SID.
           returned: when acl_paths is not empty
           type: list
           elements: dict
