@@ -25,7 +25,7 @@ def _readiness(view, policy=None, now=None):
             raise AnsibleFilterError(f"readiness: now={now!r} is not an ISO 8601 time") from None
     findings = assess(view, policy, now)
     summary = summarize(findings)
-    return {"findings": findings, "summary": summary, "lines": format_report(findings, summary)}
+    return {"findings": findings, "summary": summary, "lines": format_report(findings, summary, view)}
 
 
 class FilterModule:

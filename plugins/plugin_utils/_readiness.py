@@ -144,9 +144,41 @@ def summarize(findings):
     return {"by_check": by_check, "by_severity": by_severity, "total": len(findings)}
 
 
-def format_report(findings, summary, title="Hyper-V backup readiness"):
-    """Findings as text lines for a terminal: one line per finding, grouped by check, then the totals."""
+def describe_view(view):
+    """What the view holds, as text lines: the cluster, its nodes with their VMs, its volumes and owners."""
+    per_node = {}
+    for vm in view["vms"]:
+        per_node.setdefault(vm["Node"].upper(), []).append(vm)
+    cluster = view.get("cluster")
+    lines = []
+    if cluster:
+        lines.append(f"Cluster {cluster['Name']}: {len(cluster.get('Nodes', []))} nodes, {len(view['vms'])} VMs, "
+                     f"ConfigStoreRootPath {(cluster.get('Parameters') or {}).get('ConfigStoreRootPath') or '(not set)'}")
+        states = {node["Name"].upper(): node.get("State") for node in cluster.get("Nodes", [])}
+    else:
+        lines.append(f"{len(view['nodes'])} stand-alone hosts, {len(view['vms'])} VMs")
+        states = {}
+    for name in sorted(view["nodes"], key=str.upper):
+        vms = per_node.get(name.upper(), [])
+        running = sum(1 for vm in vms if vm.get("State") == "Running")
+        state = f" {states[name.upper()]}," if name.upper() in states else ""
+        lines.append(f"  node {name}:{state} {len(vms)} VMs ({running} running)")
+    for volume in (cluster or {}).get("SharedVolumes", []):
+        lines.append(f"  volume {volume['Name']} at {volume['Path']}: owned by {volume['OwnerNode']}, {volume['State']}")
+    for folder in view.get("vhd_set_folders", []):
+        lines.append(f"  VHD Set folder {folder['Path']}: used by {', '.join(folder['VMs'])}")
+    for name in (cluster or {}).get("MissingNodes", []):
+        lines.append(f"  node {name}: sent no facts")
+    return lines
+
+
+def format_report(findings, summary, view=None, title="Hyper-V backup readiness"):
+    """Findings as text lines for a terminal: what was seen (with ``view``), one line per finding grouped
+    by check, then the totals."""
     lines = [title, "=" * len(title)]
+    if view is not None:
+        lines.extend(describe_view(view))
+        lines.append("")
     check = None
     for finding in findings:
         if finding["check"] != check:

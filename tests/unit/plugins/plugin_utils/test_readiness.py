@@ -103,3 +103,12 @@ def test_report_lines_and_summary():
     assert lines[2] == "[checkpoint_type] 2"
     assert lines[-1] == "2 findings: 2 errors, 0 warnings, 0 info"
     assert any("A on HV01: checkpoint type is Standard" in line for line in lines)
+
+
+def test_report_describes_what_was_seen():
+    view = both_nodes(vm("A"), vm("B", node_state="Off"))
+    lines = format_report([], summarize([]), view)
+    assert lines[2] == "Cluster HVC01: 2 nodes, 2 VMs, ConfigStoreRootPath C:\\ClusterStorage\\Volume1\\ConfigStore"
+    assert "  node HV01: Up, 2 VMs (1 running)" in lines
+    assert "  node HV02: Up, 0 VMs (0 running)" in lines
+    assert "  volume Cluster Disk 2 at C:\\ClusterStorage\\Volume2: owned by HV02, Online" in lines
