@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from hvsim import ops
+from hvsim import ops, world
 from hvsim.ops import scsi_controller as op_module
 from hvsim.testing import model_path
 from hvsim.model import load_file
@@ -33,7 +33,7 @@ def test_adds_controllers_to_an_off_vm_up_to_count(data):
     assert result["changed"] is True
     assert result["vms"] == [{"id": WEB01, "name": "WEB01", "status": "changed", "restarted": False,
                               "before": {"ScsiControllers": 0}, "after": {"ScsiControllers": 2}}]
-    assert vm(data, WEB01)["scsi_controllers"] == 2 and op_module._state(vm(data, WEB01)) == "Off"
+    assert vm(data, WEB01)["scsi_controllers"] == 2 and world.vm_state(vm(data, WEB01)) == "Off"
 
 
 def test_a_vm_with_enough_is_ok(data):

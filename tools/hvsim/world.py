@@ -167,7 +167,8 @@ def vms_on_node(data, node):
     return [vm for vm in data.get("vms") or [] if str(vm.get("node", "")).lower() == key]
 
 
-def _parse_guid(text):
+def parse_guid(text):
+    """``[Guid]::TryParse``: braces and case do not matter; the lower-case GUID, or None."""
     try:
         return str(uuid.UUID(str(text).strip()))
     except (ValueError, AttributeError, TypeError):
@@ -178,7 +179,7 @@ def find_vm(data, vm_id=None, name=None, node=None):
     """The VM with this ID (any GUID form) or name (case-insensitive), optionally only on ``node``; or None."""
     if vm_id is None and name is None:
         raise ValueError("find_vm needs vm_id or name")
-    wanted_id = _parse_guid(vm_id) if vm_id is not None else None
+    wanted_id = parse_guid(vm_id) if vm_id is not None else None
     if vm_id is not None and wanted_id is None:
         return None
     wanted_name = str(name).lower() if name is not None else None
@@ -244,7 +245,7 @@ class Resolver:
             return sid
         domain, sep, account = text.rpartition("\\")
         if sep and domain.upper() == VM_ACCOUNT_DOMAIN:
-            vm_id = _parse_guid(account) if len(account) == 36 else None
+            vm_id = parse_guid(account) if len(account) == 36 else None
             if vm_id is not None and vm_id in self._local_vm_ids:
                 return vm_sid(vm_id)
             raise IdentityNotMapped(text, self.node)

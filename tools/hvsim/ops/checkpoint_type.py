@@ -12,8 +12,9 @@ Hyper-V's rules modelled here:
 - ``-AutomaticCheckpointsEnabled`` exists from Windows build 16299 (version 1709); on an older host the
   .ps1 reports the VM as failed, naming the build. ``Get-VM`` shows the setting as null there.
 """
-import uuid
 
+
+from hvsim import world
 from hvsim.ops import operation
 
 CHECKPOINT_TYPES = ["Disabled", "Production", "ProductionOnly", "Standard"]
@@ -37,26 +38,6 @@ SPEC = {  # mirrors the $spec of plugins/modules/checkpoint_type.ps1
 }
 
 
-def _node(data, name):
-    return next(n for n in data["nodes"] if n["name"].lower() == name.lower())
-
-
-def _find_vm(data, node, vm_id):
-    """The VM with this ID registered on ``node`` (Get-VM -Id on that host), or None."""
-    for vm in data.get("vms") or []:
-        if vm["id"].lower() == vm_id and vm["node"].lower() == node.lower():
-            return vm
-    return None
-
-
-def _parse_id(text):
-    """``[Guid]::TryParse``: braces and case do not matter; None when it is not a GUID."""
-    try:
-        return str(uuid.UUID(text.strip()))
-    except (ValueError, AttributeError):
-        return None
-
-
 def _setting(vm, supported):
     return {"CheckpointType": vm.get("checkpoint_type", "Production"),
             "AutomaticCheckpointsEnabled": bool(vm.get("automatic_checkpoints")) if supported else None}
@@ -64,18 +45,18 @@ def _setting(vm, supported):
 
 @operation("checkpoint_type", SPEC)
 def checkpoint_type(ctx, params):
-    node = _node(ctx.data, ctx.node)
+    node = world.find_node(ctx.data, ctx.node)
     build = int(node.get("os_build", 20348))
     supported = build >= AUTOMATIC_CHECKPOINTS_MIN_BUILD
     result = {"changed": False, "vms": []}
     for op in params["operations"]:
         item = {"id": op["id"], "name": op["name"], "status": "ok"}
         result["vms"].append(item)
-        vm_id = _parse_id(op["id"])
+        vm_id = world.parse_guid(op["id"])
         if vm_id is None:
             item.update(status="failed", error=f"'{op['id']}' is not a VM ID (a GUID)")
             continue
-        vm = _find_vm(ctx.data, ctx.node, vm_id)
+        vm = world.find_vm(ctx.data, vm_id=vm_id, node=ctx.node)
         if vm is None:
             item.update(status="failed",
                         error=f'Hyper-V was unable to find a virtual machine with ID "{vm_id}".')

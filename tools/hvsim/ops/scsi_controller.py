@@ -19,8 +19,9 @@ Hyper-V's rules modelled here:
   A guest that does not make it in time is left Running and reported failed.
 - Saved, Paused and other states are never restarted: the VM fails with its state named.
 """
-import uuid
 
+
+from hvsim import world
 from hvsim.ops import ModuleFail, operation
 
 MAX_CONTROLLERS = 4
@@ -45,31 +46,11 @@ SPEC = {  # mirrors the $spec of plugins/modules/scsi_controller.ps1
 }
 
 
-def _find_vm(data, node, vm_id):
-    for vm in data.get("vms") or []:
-        if vm["id"].lower() == vm_id and vm["node"].lower() == node.lower():
-            return vm
-    return None
-
-
-def _parse_id(text):
-    try:
-        return str(uuid.UUID(text.strip()))
-    except (ValueError, AttributeError):
-        return None
-
-
-def _state(vm):
-    """The VM's state; an unquoted ``Off`` in a YAML model file loads as False and means Off."""
-    state = vm.get("state", "Off")
-    return "Off" if state is False else str(state)
-
-
 def _add_controller(vm):
     """Add-VMScsiController on one VM, with Hyper-V's checks."""
-    if _state(vm) != "Off":
+    if world.vm_state(vm) != "Off":
         raise ValueError(f"Failed to add device 'Synthetic SCSI Controller': the operation cannot be performed "
-                         f"while the virtual machine '{vm['name']}' is {_state(vm)}")
+                         f"while the virtual machine '{vm['name']}' is {world.vm_state(vm)}")
     if int(vm.get("scsi_controllers", 0)) >= MAX_CONTROLLERS:
         raise ValueError(f"Failed to add device 'Synthetic SCSI Controller': '{vm['name']}' already has the "
                          f"maximum of {MAX_CONTROLLERS} SCSI controllers")
@@ -99,11 +80,11 @@ def scsi_controller(ctx, params):
     for op in params["operations"]:
         item = {"id": op["id"], "name": op["name"], "status": "ok", "restarted": False}
         result["vms"].append(item)
-        vm_id = _parse_id(op["id"])
+        vm_id = world.parse_guid(op["id"])
         if vm_id is None:
             item.update(status="failed", error=f"'{op['id']}' is not a VM ID (a GUID)")
             continue
-        vm = _find_vm(ctx.data, ctx.node, vm_id)
+        vm = world.find_vm(ctx.data, vm_id=vm_id, node=ctx.node)
         if vm is None:
             item.update(status="failed",
                         error=f'Hyper-V was unable to find a virtual machine with ID "{vm_id}".')
@@ -115,7 +96,7 @@ def scsi_controller(ctx, params):
         need = op["count"] - have
         if need <= 0:
             continue
-        state = _state(vm)
+        state = world.vm_state(vm)
         if state != "Off" and not (op["restart"] and state == "Running"):
             item.update(status="failed",
                         error=f"'{vm['name']}' is {state}; Hyper-V adds a SCSI controller only while the VM is Off")
@@ -130,7 +111,7 @@ def scsi_controller(ctx, params):
             if not _graceful_shutdown(vm, timeout):
                 item.update(status="failed",
                             error=f"'{vm['name']}' did not shut down within {timeout} s; it was asked to shut "
-                                  f"down and is left {_state(vm)}")
+                                  f"down and is left {world.vm_state(vm)}")
                 continue
             ctx.mark_changed()
             result["changed"] = True
