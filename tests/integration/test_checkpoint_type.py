@@ -3,41 +3,18 @@ import copy
 
 import pytest
 
-from hvsim.testing import Lab, host_results, run_ansible
+from hvsim.testing import Lab, run_ansible
+from tests.integration import modelkit
+from tests.integration.modelkit import model, model_bytes, node, vm
 
 pytestmark = pytest.mark.integration
 
 SQL01 = "d9e0eb0a-5b37-508e-9173-67e9ade83acf"
 
 
-def vm(name, vm_id, node, state="Running", **overrides):
-    data = {
-        "id": vm_id, "name": name, "node": node, "state": state, "generation": 2, "version": "10.0",
-        "processor_count": 2, "memory_startup": 2147483648, "dynamic_memory": False,
-        "checkpoint_type": "Production", "automatic_checkpoints": False,
-        "path": f"C:\\ClusterStorage\\Volume1\\{name}", "clustered": True, "anti_affinity_class_names": [],
-        "scsi_controllers": 1,
-        "hard_disks": [{"path": f"C:\\ClusterStorage\\Volume1\\{name}\\os.vhdx", "controller_type": "SCSI",
-                        "controller_number": 0, "controller_location": 0, "shared": False}],
-        "backup_integration": {"enabled": True, "status": "OK"}, "checkpoints": [],
-        "guest": {"shutdown_seconds": 5, "honours_shutdown": True},
-    }
-    data.update(overrides)
-    return data
-
-
-def node(name, os_build=20348):
-    return {"name": name, "fqdn": f"{name.lower()}.it.example", "state": "Up", "os_build": os_build,
-            "vss_access_control": {}, "vss_writers": []}
-
-
-MODEL = {
-    "credentials": {"username": "hvadmin", "password": "hvsim-Passw0rd"},
-    "cluster": {"name": "HVCIT", "parameters": {"ConfigStoreRootPath": ""},
-                "shared_volumes": [{"name": "Cluster Disk 1", "path": "C:\\ClusterStorage\\Volume1",
-                                    "owner_node": "HV01", "state": "Online"}]},
-    "nodes": [node("HV01"), node("HV02")],
-    "vms": [
+MODEL = model(
+    [node("HV01"), node("HV02")],
+    [
         vm("SQL01", SQL01, "HV01", checkpoint_type="Standard", automatic_checkpoints=True),
         vm("SQL02", "6f9619ff-8b86-d011-b42d-00c04fc964ff", "HV01"),
         vm("APP01", "0f8fad5b-d9cb-469f-a165-70867728950e", "HV01", state="Off", generation=1,
@@ -45,10 +22,7 @@ MODEL = {
         vm("WEB01", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "HV02", state="Off", checkpoint_type="Standard",
            automatic_checkpoints=True),
     ],
-    "folders": {},
-    "accounts": {},
-    "faults": {"latency_ms": 0, "fail_nth": 0, "drop_nth": 0},
-}
+)
 
 
 @pytest.fixture
@@ -60,19 +34,12 @@ def lab(tmp_path):
         lab.stop()
 
 
-def model_bytes(lab):
-    with open(lab.model_path, "rb") as fh:
-        return fh.read()
-
-
 def settings(lab):
     return {v["name"]: (v["checkpoint_type"], v["automatic_checkpoints"]) for v in lab.read_model()["vms"]}
 
 
 def adhoc(lab, module_args, *extra, hosts="hv"):
-    rc, out = run_ansible(lab, hosts, "-m", "hyperv.backup.checkpoint_type", "-a", module_args, *extra)
-    assert isinstance(out, dict), out
-    return rc, host_results(out)
+    return modelkit.adhoc(lab, "checkpoint_type", module_args, *extra, hosts=hosts)
 
 
 def test_converge_then_rerun_changes_nothing(lab):

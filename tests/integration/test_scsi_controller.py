@@ -1,41 +1,21 @@
 """hyperv.backup.scsi_controller through real ansible processes against hvsim."""
 import copy
+import functools
 
 import pytest
 
-from hvsim.testing import Lab, host_results, run_ansible
+from hvsim.testing import Lab, run_ansible
+from tests.integration import modelkit
+from tests.integration.modelkit import model, model_bytes, node
 
 pytestmark = pytest.mark.integration
 
+# Generation 1 VMs booting from IDE, with no SCSI controller yet.
+vm = functools.partial(modelkit.vm, scsi=0, controller="IDE", generation=1)
 
-def vm(name, vm_id, node, state="Running", scsi=0, shutdown_seconds=5, honours=True, **overrides):
-    data = {
-        "id": vm_id, "name": name, "node": node, "state": state, "generation": 2, "version": "10.0",
-        "processor_count": 2, "memory_startup": 2147483648, "dynamic_memory": False,
-        "checkpoint_type": "Production", "automatic_checkpoints": False,
-        "path": f"C:\\ClusterStorage\\Volume1\\{name}", "clustered": True, "anti_affinity_class_names": [],
-        "scsi_controllers": scsi,
-        "hard_disks": [{"path": f"C:\\ClusterStorage\\Volume1\\{name}\\os.vhdx", "controller_type": "IDE",
-                        "controller_number": 0, "controller_location": 0, "shared": False}],
-        "backup_integration": {"enabled": True, "status": "OK"}, "checkpoints": [],
-        "guest": {"shutdown_seconds": shutdown_seconds, "honours_shutdown": honours},
-    }
-    data.update(overrides)
-    return data
-
-
-def node(name):
-    return {"name": name, "fqdn": f"{name.lower()}.it.example", "state": "Up", "os_build": 20348,
-            "vss_access_control": {}, "vss_writers": []}
-
-
-MODEL = {
-    "credentials": {"username": "hvadmin", "password": "hvsim-Passw0rd"},
-    "cluster": {"name": "HVCIT", "parameters": {"ConfigStoreRootPath": ""},
-                "shared_volumes": [{"name": "Cluster Disk 1", "path": "C:\\ClusterStorage\\Volume1",
-                                    "owner_node": "HV01", "state": "Online"}]},
-    "nodes": [node("HV01"), node("HV02")],
-    "vms": [
+MODEL = model(
+    [node("HV01"), node("HV02")],
+    [
         vm("APP01", "0f8fad5b-d9cb-469f-a165-70867728950e", "HV01", state="Off", generation=1),
         vm("DB01", "6f9619ff-8b86-d011-b42d-00c04fc964ff", "HV01"),
         vm("DB02", "7c9e6679-7425-40de-944b-e07fc1f90ae7", "HV01", shutdown_seconds=20),
@@ -44,10 +24,7 @@ MODEL = {
         vm("SQL01", "d9e0eb0a-5b37-508e-9173-67e9ade83acf", "HV01", scsi=1),
         vm("WEB01", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "HV02", state="Off"),
     ],
-    "folders": {},
-    "accounts": {},
-    "faults": {"latency_ms": 0, "fail_nth": 0, "drop_nth": 0},
-}
+)
 
 
 @pytest.fixture
@@ -59,11 +36,6 @@ def lab(tmp_path):
         lab.stop()
 
 
-def model_bytes(lab):
-    with open(lab.model_path, "rb") as fh:
-        return fh.read()
-
-
 def vms(lab):
     """name -> (state, scsi controllers); an unquoted Off reads back as False in YAML."""
     return {v["name"]: ("Off" if v["state"] is False else v["state"], v["scsi_controllers"])
@@ -71,10 +43,7 @@ def vms(lab):
 
 
 def adhoc(lab, module_args, *extra, hosts="hv"):
-    args = ["-a", module_args] if module_args else []
-    rc, out = run_ansible(lab, hosts, "-m", "hyperv.backup.scsi_controller", *args, *extra)
-    assert isinstance(out, dict), out
-    return rc, host_results(out)
+    return modelkit.adhoc(lab, "scsi_controller", module_args, *extra, hosts=hosts)
 
 
 def test_converge_then_rerun_changes_nothing_and_running_vms_stay_untouched(lab):
