@@ -15,10 +15,9 @@ options:
       - A glob pattern uses C(*), C(?) and C([...]) and is matched without regard to case, as Windows
         compares VM names. A pattern that matches nothing is not an error.
       - Any other value is a VM name, compared without regard to case.
-      - An ID or name that matches no VM of the node is an error naming it, except a name that is a
+      - An ID or name that matches no VM of the node is an error naming it, except the name or ID of a
         clustered VM role owned by another node of the same failover cluster, which is reported under
-        RV(elsewhere) and left to that node (run the task on every node of the cluster). The cluster
-        facts carry role names, not VM IDs, so an ID must be of a VM registered on the node.
+        RV(elsewhere) and left to that node (run the task on every node of the cluster).
       - Values containing quotes, semicolons, backticks, C($) or control characters are rejected.
     type: list
     elements: str

@@ -127,7 +127,7 @@ counts:
   type: dict
   sample: {selected: 3, changed: 2, ok: 1, pending: 0, failed: 0}
 elsewhere:
-  description: VMs named in O(vms) that are clustered VM roles owned by another node, left to that node.
+  description: VMs named (by name or ID) in O(vms) that are clustered VM roles owned by another node, left to that node.
   returned: always
   type: list
   elements: dict

@@ -184,17 +184,19 @@ if ($clustered -and (($gatherSubset -contains 'cluster') -or ($gatherSubset -con
             $_.GroupType.ToString() -eq 'VirtualMachine'
         })
         $resources = @(Get-ClusterResource -ErrorAction Stop)
-        $groupByName = @{}
+        $roleByName = @{}
         foreach ($group in $vmGroups) {
             # foreach, not a pipeline: a $null collection gives no item rather than one $null.
             $classNames = @(foreach ($className in $group.AntiAffinityClassNames) { [String]$className })
-            $groupByName[$group.Name] = $classNames
-            $vmRoles.Add([Ordered]@{
+            $role = [Ordered]@{
                 Name = $group.Name
+                VMId = $null
                 OwnerNode = Get-NodeName -ClusterNode $group.OwnerNode
                 State = $group.State.ToString()
                 AntiAffinityClassNames = $classNames
-            })
+            }
+            $roleByName[$group.Name] = $role
+            $vmRoles.Add($role)
         }
         if ($vmGroups.Count -gt 0) {
             # One pipeline for every VM resource of the cluster, not one call per group.
@@ -203,8 +205,10 @@ if ($clustered -and (($gatherSubset -contains 'cluster') -or ($gatherSubset -con
                 Get-ClusterParameter -Name VmID -ErrorAction SilentlyContinue)
             foreach ($parameter in $vmIdParameters) {
                 $groupName = $parameter.ClusterObject.OwnerGroup.Name
-                if ($null -ne $parameter.Value -and $groupByName.ContainsKey($groupName)) {
-                    $antiAffinityByVMId[([String]$parameter.Value).Trim('{}').ToLowerInvariant()] = $groupByName[$groupName]
+                if ($null -ne $parameter.Value -and $roleByName.ContainsKey($groupName)) {
+                    $role = $roleByName[$groupName]
+                    $role.VMId = ([String]$parameter.Value).Trim('{}').ToLowerInvariant()
+                    $antiAffinityByVMId[$role.VMId] = $role.AntiAffinityClassNames
                 }
             }
         }

@@ -175,7 +175,7 @@ ansible_facts:
             SharedVolumes:
               - {Name: Cluster Disk 1, OwnerNode: HV01, State: Online, Path: 'C:\ClusterStorage\Volume1'}
             VMRoles:
-              - {Name: SQL01, OwnerNode: HV01, State: Online, AntiAffinityClassNames: []}
+              - {Name: SQL01, VMId: d9e0eb0a-5b37-508e-9173-67e9ade83acf, OwnerNode: HV01, State: Online, AntiAffinityClassNames: []}
         vms:
           description:
             - The VMs registered on this node (C(Get-VM)), with the C(Get-VM) property names.

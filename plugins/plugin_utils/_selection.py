@@ -11,8 +11,8 @@ Shared by every capability that acts on VMs (documented for users in ``doc_fragm
 - Names containing quotes (ASCII or typographic), semicolons, backticks, ``$`` or control characters are
   rejected: no VM of ours is named like that, and it is cheaper to say so than to carry such a value on.
 - An ID or exact name in ``vms`` that matches no VM of the node is an error naming it, unless the node is
-  in a failover cluster and the name is a clustered VM role owned by another node: that VM is handled
-  where it runs and is reported under ``elsewhere``. A glob pattern that matches nothing is not an error
+  in a failover cluster and the name or ID is that of a clustered VM role owned by another node: that VM
+  is handled where it runs and is reported under ``elsewhere``. A glob pattern that matches nothing is not an error
   (on a cluster node a pattern often matches only VMs of other nodes).
 - ``exclude`` takes the same forms and is checked the same way for format; an entry that matches nothing
   is not an error (excluding what is not there is already true).
@@ -74,14 +74,19 @@ def _matches(kind, value, vm):
 
 
 def _cluster_roles_elsewhere(facts):
-    """Lower-case VM role name -> owner node, for clustered VMs owned by another node."""
+    """``{('name', lower-case role name) or ('id', VM ID): (role name, owner node)}`` for the clustered VMs
+    owned by another node."""
     cluster = facts.get("cluster") or {}
     here = str((facts.get("node") or {}).get("Name", "")).lower()
-    return {
-        str(role.get("Name", "")).lower(): role.get("OwnerNode")
-        for role in cluster.get("VMRoles") or []
-        if str(role.get("OwnerNode", "")).lower() != here
-    }
+    roles = {}
+    for role in cluster.get("VMRoles") or []:
+        if str(role.get("OwnerNode", "")).lower() == here:
+            continue
+        owner = (role.get("Name"), role.get("OwnerNode"))
+        roles[("name", str(role.get("Name", "")).lower())] = owner
+        if role.get("VMId"):
+            roles[("id", str(role["VMId"]).lower())] = owner
+    return roles
 
 
 def _run_query(query, vms):
@@ -138,8 +143,9 @@ def select_vms(facts, vms=None, exclude=None, query=None):
             hits = [vm for vm in all_vms if _matches(kind, value, vm)]
             if hits:
                 chosen.extend(hits)
-            elif kind == "name" and value.lower() in elsewhere_roles:
-                elsewhere.append({"name": value, "node": elsewhere_roles[value.lower()]})
+            elif kind in ("name", "id") and (kind, value.lower()) in elsewhere_roles:
+                name, owner = elsewhere_roles[(kind, value.lower())]
+                elsewhere.append({"name": name, "node": owner})
             elif kind != "glob":
                 missing.append(original)
         if missing:

@@ -239,7 +239,9 @@ def test_cluster_is_cluster_wide(data):
     clustered = [vm for vm in data["vms"] if vm["clustered"]]
     assert [r["Name"] for r in cluster["VMRoles"]] == [vm["name"] for vm in clustered]
     roles = {r["Name"]: r for r in cluster["VMRoles"]}
-    assert roles["GC-N1"] == {"Name": "GC-N1", "OwnerNode": "HV01", "State": "Online", "AntiAffinityClassNames": ["GC"]}
+    gc_n1 = next(vm for vm in clustered if vm["name"] == "GC-N1")
+    assert roles["GC-N1"] == {"Name": "GC-N1", "VMId": gc_n1["id"].lower(), "OwnerNode": "HV01", "State": "Online",
+                              "AntiAffinityClassNames": ["GC"]}
     assert roles["GC-N2"]["State"] == "Offline"  # Saved
     assert "vms" not in one
 

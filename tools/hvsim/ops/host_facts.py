@@ -87,6 +87,7 @@ def _cluster_facts(data):
             continue
         roles.append({
             "Name": vm["name"],
+            "VMId": str(vm["id"]).lower(),
             "OwnerNode": vm["node"].upper(),
             "State": _ROLE_STATE.get(world.vm_state(vm).lower(), "Unknown"),
             "AntiAffinityClassNames": list(vm.get("anti_affinity_class_names") or []),

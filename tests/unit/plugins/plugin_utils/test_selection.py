@@ -112,11 +112,14 @@ def test_bad_queries_are_errors_naming_the_query(query, message):
 
 def test_a_clustered_vm_of_another_node_is_elsewhere_not_an_error():
     data = facts()
-    data["cluster"]["VMRoles"] = [{"Name": "APP01", "OwnerNode": "HV02", "State": "Online",
-                                   "AntiAffinityClassNames": []}]
+    data["cluster"]["VMRoles"] = [{"Name": "APP01", "VMId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                                   "OwnerNode": "HV02", "State": "Online", "AntiAffinityClassNames": []}]
     result = select_vms(data, vms=["app01", "SQL01"])
     assert names(result) == ["SQL01"]
-    assert result["elsewhere"] == [{"name": "app01", "node": "HV02"}]
+    assert result["elsewhere"] == [{"name": "APP01", "node": "HV02"}]
+    by_id = select_vms(data, vms=["{0F8FAD5B-D9CB-469F-A165-70867728950E}"])
+    assert names(by_id) == []
+    assert by_id["elsewhere"] == [{"name": "APP01", "node": "HV02"}]
 
 
 def test_without_cluster_facts_an_unknown_name_is_an_error():
