@@ -61,8 +61,8 @@ author:
 """
 
 EXAMPLES = r"""
-# Ad hoc, every VM of every host of the inventory group hyperv, dry run with diff:
-#   ansible hyperv -m hyperv.backup.checkpoint_type -a 'checkpoint_type=Production' --check --diff
+# Ad hoc, every VM of every host of the inventory group hv, dry run with diff:
+#   ansible hv -m hyperv.backup.checkpoint_type -a 'checkpoint_type=Production' --check --diff
 
 - name: Production checkpoints and no automatic checkpoints on every VM
   hyperv.backup.checkpoint_type:
@@ -83,7 +83,7 @@ EXAMPLES = r"""
 - name: One VM by its ID
   hyperv.backup.checkpoint_type:
     checkpoint_type: Production
-    vms: ['{D9E0EB0A-5B37-508E-9173-67E9ADE83ACF}']
+    vms: ['{6C38BFDB-75FA-5BC2-B913-87F3CDC99D2F}']
 """
 
 RETURN = r"""

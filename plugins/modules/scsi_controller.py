@@ -72,8 +72,8 @@ author:
 """
 
 EXAMPLES = r"""
-# Ad hoc, dry run with diff on every host of the inventory group hyperv:
-#   ansible hyperv -m hyperv.backup.scsi_controller --check --diff
+# Ad hoc, dry run with diff on every host of the inventory group hv:
+#   ansible hv -m hyperv.backup.scsi_controller --check --diff
 
 - name: A SCSI controller on every VM that is off; running VMs are reported as pending
   hyperv.backup.scsi_controller:
