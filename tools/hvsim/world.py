@@ -195,6 +195,20 @@ def find_vm(data, vm_id=None, name=None, node=None):
     return None
 
 
+def get_vm(data, node, vm_id_text):
+    """``Get-VM -Id`` on ``node``: ``(vm, None)``, or ``(None, error)`` worded as the modules report it.
+
+    Get-VM finds only the VMs registered on the host it runs on, so a VM of another node is not found.
+    """
+    vm_id = parse_guid(vm_id_text)
+    if vm_id is None:
+        return None, f"'{vm_id_text}' is not a VM ID (a GUID)"
+    vm = find_vm(data, vm_id=vm_id, node=node)
+    if vm is None:
+        return None, f'Hyper-V was unable to find a virtual machine with ID "{vm_id}".'
+    return vm, None
+
+
 # -- accounts ------------------------------------------------------------------------------------------------
 class Resolver:
     """Account name <-> SID translation as seen from one node, with indexes built once.

@@ -52,14 +52,9 @@ def checkpoint_type(ctx, params):
     for op in params["operations"]:
         item = {"id": op["id"], "name": op["name"], "status": "ok"}
         result["vms"].append(item)
-        vm_id = world.parse_guid(op["id"])
-        if vm_id is None:
-            item.update(status="failed", error=f"'{op['id']}' is not a VM ID (a GUID)")
-            continue
-        vm = world.find_vm(ctx.data, vm_id=vm_id, node=ctx.node)
-        if vm is None:
-            item.update(status="failed",
-                        error=f'Hyper-V was unable to find a virtual machine with ID "{vm_id}".')
+        vm, error = world.get_vm(ctx.data, ctx.node, op["id"])
+        if error:
+            item.update(status="failed", error=error)
             continue
         item["name"] = vm["name"]
         item["before"] = _setting(vm, supported)

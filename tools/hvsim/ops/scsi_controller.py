@@ -80,14 +80,9 @@ def scsi_controller(ctx, params):
     for op in params["operations"]:
         item = {"id": op["id"], "name": op["name"], "status": "ok", "restarted": False}
         result["vms"].append(item)
-        vm_id = world.parse_guid(op["id"])
-        if vm_id is None:
-            item.update(status="failed", error=f"'{op['id']}' is not a VM ID (a GUID)")
-            continue
-        vm = world.find_vm(ctx.data, vm_id=vm_id, node=ctx.node)
-        if vm is None:
-            item.update(status="failed",
-                        error=f'Hyper-V was unable to find a virtual machine with ID "{vm_id}".')
+        vm, error = world.get_vm(ctx.data, ctx.node, op["id"])
+        if error:
+            item.update(status="failed", error=error)
             continue
         item["name"] = vm["name"]
         have = int(vm.get("scsi_controllers", 0))
