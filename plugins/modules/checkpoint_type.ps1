@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils.HyperVBackup
 
 # Carries out the checkpoint settings planned by the action plugin (docs/windows-contract.md, checkpoint_type):
 # for each operation, Set-VM with only the settings that still differ. Per-VM failures are reported per VM.
@@ -29,10 +30,7 @@ $module.Result.changed = $false
 $module.Result.vms = [System.Collections.Generic.List[Object]]@()
 
 $node = $env:COMPUTERNAME
-if (-not (Get-Module -ListAvailable -Name Hyper-V)) {
-    $module.FailJson("checkpoint_type: the Hyper-V PowerShell module is not available on $node; install the Hyper-V management tools")
-}
-Import-Module -Name Hyper-V -ErrorAction Stop
+Import-HyperVModule -Module $module -ModuleName checkpoint_type
 
 # Automatic checkpoints exist from Windows build 16299 (version 1709).
 $build = [Environment]::OSVersion.Version.Build
@@ -51,21 +49,10 @@ foreach ($op in $module.Params.operations) {
     $item = @{ id = $op.id; name = $op.name; status = 'ok' }
     $module.Result.vms.Add($item)
 
-    $vmId = [Guid]::Empty
-    if (-not [Guid]::TryParse($op.id, [ref]$vmId)) {
-        $item.status = 'failed'
-        $item.error = "'$($op.id)' is not a VM ID (a GUID)"
+    $vm = Get-OperationVM -Id $op.id -Item $item
+    if ($null -eq $vm) {
         continue
     }
-    try {
-        $vm = Get-VM -Id $vmId -ErrorAction Stop
-    }
-    catch {
-        $item.status = 'failed'
-        $item.error = $_.Exception.Message
-        continue
-    }
-    $item.name = $vm.Name
     $item.before = Get-CheckpointSetting -VM $vm
 
     $setParams = @{}
@@ -105,7 +92,7 @@ foreach ($op in $module.Params.operations) {
         $item.status = 'failed'
         $item.error = $_.Exception.Message
     }
-    $item.after = Get-CheckpointSetting -VM (Get-VM -Id $vmId)
+    $item.after = Get-CheckpointSetting -VM (Get-VM -Id $vm.Id)
 }
 
 $module.ExitJson()

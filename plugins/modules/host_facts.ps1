@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils.HyperVBackup
 
 # Reads what one node sees, in one round trip, and changes nothing (docs/windows-contract.md, host_facts).
 # The action plugin expands the user's gather_subset forms (all, min, !name) into the explicit list this
@@ -46,10 +47,7 @@ if (($gatherSubset -contains 'checkpoints') -and -not ($gatherSubset -contains '
     $module.FailJson("host_facts: gather_subset 'checkpoints' needs 'vms'")
 }
 
-if (-not (Get-Module -ListAvailable -Name Hyper-V)) {
-    $module.FailJson("host_facts: the Hyper-V PowerShell module is not available on $node; install the Hyper-V management tools")
-}
-Import-Module -Name Hyper-V -ErrorAction Stop
+Import-HyperVModule -Module $module -ModuleName host_facts
 
 $aclPaths = @($module.Params.acl_paths)
 foreach ($aclPath in $aclPaths) {

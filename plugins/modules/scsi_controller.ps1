@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils.HyperVBackup
 
 # Carries out the SCSI controller additions planned by the action plugin (docs/windows-contract.md,
 # scsi_controller): for each operation, in order and one VM at a time, adds controllers until the VM has
@@ -46,30 +47,16 @@ foreach ($op in $module.Params.operations) {
 }
 
 $node = $env:COMPUTERNAME
-if (-not (Get-Module -ListAvailable -Name Hyper-V)) {
-    $module.FailJson("scsi_controller: the Hyper-V PowerShell module is not available on $node; install the Hyper-V management tools")
-}
-Import-Module -Name Hyper-V -ErrorAction Stop
+Import-HyperVModule -Module $module -ModuleName scsi_controller
 
 foreach ($op in $module.Params.operations) {
     $item = @{ id = $op.id; name = $op.name; status = 'ok'; restarted = $false }
     $module.Result.vms.Add($item)
 
-    $vmId = [Guid]::Empty
-    if (-not [Guid]::TryParse($op.id, [ref]$vmId)) {
-        $item.status = 'failed'
-        $item.error = "'$($op.id)' is not a VM ID (a GUID)"
+    $vm = Get-OperationVM -Id $op.id -Item $item
+    if ($null -eq $vm) {
         continue
     }
-    try {
-        $vm = Get-VM -Id $vmId -ErrorAction Stop
-    }
-    catch {
-        $item.status = 'failed'
-        $item.error = $_.Exception.Message
-        continue
-    }
-    $item.name = $vm.Name
     $have = @(Get-VMScsiController -VM $vm).Count
     $item.before = @{ ScsiControllers = $have }
     $item.after = @{ ScsiControllers = $have }
@@ -104,7 +91,7 @@ foreach ($op in $module.Params.operations) {
             Stop-Job -Job $job
         }
         Remove-Job -Job $job -Force
-        $vm = Get-VM -Id $vmId
+        $vm = Get-VM -Id $vm.Id
         if ($vm.State.ToString() -ne 'Off') {
             $item.status = 'failed'
             if ($jobError) {
@@ -138,7 +125,7 @@ foreach ($op in $module.Params.operations) {
             $item.error = "'$($vm.Name)' was shut down but did not start again: $($_.Exception.Message)"
         }
     }
-    $item.after = @{ ScsiControllers = @(Get-VMScsiController -VM (Get-VM -Id $vmId)).Count }
+    $item.after = @{ ScsiControllers = @(Get-VMScsiController -VM (Get-VM -Id $vm.Id)).Count }
 }
 
 $module.ExitJson()
