@@ -5,12 +5,22 @@ from ansible.playbook.task import Task
 from ansible.plugins.loader import init_plugin_loader
 
 
+_LOADER_READY = []
+
+
+def _init_plugin_loader():
+    """Configure ansible's collection loader once per test process (it warns when asked twice)."""
+    if not _LOADER_READY:
+        init_plugin_loader()
+        _LOADER_READY.append(True)
+
+
 def make_action(action_class, args, module_results, check_mode=False, diff=False):
     """``module_results``: ``{module name: result dict or callable(module_args) -> result}``.
 
     Returns the plugin and the list of ``(module_name, module_args)`` calls it made.
     """
-    init_plugin_loader()
+    _init_plugin_loader()
     task = MagicMock(Task)
     task.args = dict(args)
     task.async_val = 0
