@@ -16,6 +16,7 @@ description:
     made and the result says exactly what a real run would change.
   - Per-VM failures do not stop the other VMs; the task fails afterwards if any VM failed.
 extends_documentation_fragment:
+  - hyperv.backup.attributes
   - hyperv.backup.vm_selection
 options:
   checkpoint_type:
@@ -41,10 +42,6 @@ attributes:
   diff_mode:
     description: Returns before and after settings per VM, keyed by VM name, in diff mode.
     support: full
-  platform:
-    description: Target OS and family.
-    support: full
-    platforms: windows
 notes:
   - Changing the checkpoint type or automatic checkpoints does not need the VM to be off.
 seealso:

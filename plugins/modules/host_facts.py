@@ -22,6 +22,8 @@ description:
   - The ACL of each folder in O(acl_paths) is read too, with each entry's SID and, where it resolves on this
     node, its account name.
   - Changes nothing.
+extends_documentation_fragment:
+  - hyperv.backup.attributes
 options:
   gather_subset:
     description:
@@ -54,10 +56,6 @@ attributes:
   facts:
     description: Returns the facts under C(ansible_facts.hyperv_backup).
     support: full
-  platform:
-    description: Target OS and family.
-    support: full
-    platforms: windows
 notes:
   - One PowerShell module run per host, whatever the number of VMs; each Hyper-V cmdlet is called once for all
     the VMs of the node.

@@ -17,6 +17,7 @@ description:
     made and the result says exactly what a real run would change.
   - Per-VM failures do not stop the other VMs; the task fails afterwards if any VM failed.
 extends_documentation_fragment:
+  - hyperv.backup.attributes
   - hyperv.backup.vm_selection
 options:
   count:
@@ -54,10 +55,6 @@ attributes:
   diff_mode:
     description: Returns the number of SCSI controllers before and after per VM, keyed by VM name, in diff mode.
     support: full
-  platform:
-    description: Target OS and family.
-    support: full
-    platforms: windows
 notes:
   - A guest that is still shutting down when O(shutdown_timeout) runs out may still reach Off afterwards;
     it is then not started again by this module. Give slow guests a longer O(shutdown_timeout).

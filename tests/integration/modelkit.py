@@ -50,3 +50,15 @@ def adhoc(lab, module, module_args, *extra, hosts="hv"):
     rc, out = run_ansible(lab, hosts, "-m", f"hyperv.backup.{module}", *args, *extra)
     assert isinstance(out, dict), out
     return rc, host_results(out)
+
+
+def fails_leaving_model_untouched(lab, module, module_args, message, hosts="HV01"):
+    """Run a task that must fail: it fails on ``hosts`` naming ``message``, and the model file is
+    byte-identical afterwards. Returns the per-host results."""
+    untouched = model_bytes(lab)
+    rc, results = adhoc(lab, module, module_args, hosts=hosts)
+    assert rc != 0
+    for result in results.values():
+        assert result["failed"] is True and message in result["msg"], result
+    assert model_bytes(lab) == untouched
+    return results

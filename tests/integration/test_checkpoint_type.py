@@ -3,7 +3,7 @@ import copy
 
 import pytest
 
-from hvsim.testing import Lab, run_ansible
+from hvsim.testing import run_ansible
 from tests.integration import modelkit
 from tests.integration.modelkit import model, model_bytes, node, vm
 
@@ -26,12 +26,8 @@ MODEL = model(
 
 
 @pytest.fixture
-def lab(tmp_path):
-    lab = Lab.start(copy.deepcopy(MODEL), tmp_path / "lab")
-    try:
-        yield lab
-    finally:
-        lab.stop()
+def lab(lab_of):
+    return lab_of(copy.deepcopy(MODEL))
 
 
 def settings(lab):
@@ -92,11 +88,7 @@ def test_check_mode_predicts_exactly_what_the_real_run_changes(lab):
     ("checkpoint_type=Production query='[?'", "is not a valid JMESPath expression"),
 ])
 def test_bad_input_fails_clearly_and_leaves_the_model_untouched(lab, module_args, message):
-    untouched = model_bytes(lab)
-    rc, results = adhoc(lab, module_args, hosts="HV01")
-    assert rc != 0
-    assert results["HV01"]["failed"] is True and message in results["HV01"]["msg"]
-    assert model_bytes(lab) == untouched
+    modelkit.fails_leaving_model_untouched(lab, "checkpoint_type", module_args, message)
 
 
 def test_selection_by_query_pattern_id_and_exclude(lab):

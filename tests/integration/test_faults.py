@@ -1,7 +1,7 @@
 """A host that fails in the middle of a task: the task fails clearly, and a rerun finishes the work."""
 import pytest
 
-from tests.integration.modelkit import adhoc, model_bytes
+from tests.integration.modelkit import adhoc, fails_leaving_model_untouched
 
 pytestmark = pytest.mark.integration
 
@@ -13,12 +13,7 @@ def hv01_types(lab):
 def test_a_service_that_stops_before_the_apply_changes_nothing(lab_of):
     lab = lab_of("demo")
     lab.set_faults(fail_nth=2)  # the read is run 1, the apply run 2
-    before = model_bytes(lab)
-    rc, results = adhoc(lab, "checkpoint_type", "checkpoint_type=Production", hosts="HV01")
-    assert rc != 0
-    assert results["HV01"]["failed"] is True
-    assert "service on HV01 stopped" in results["HV01"]["msg"]
-    assert model_bytes(lab) == before
+    fails_leaving_model_untouched(lab, "checkpoint_type", "checkpoint_type=Production", "service on HV01 stopped")
 
 
 def test_a_reply_lost_after_the_apply_is_made_good_by_a_rerun(lab_of):

@@ -4,7 +4,7 @@ import functools
 
 import pytest
 
-from hvsim.testing import Lab, run_ansible
+from hvsim.testing import run_ansible
 from tests.integration import modelkit
 from tests.integration.modelkit import model, model_bytes, node
 
@@ -28,12 +28,8 @@ MODEL = model(
 
 
 @pytest.fixture
-def lab(tmp_path):
-    lab = Lab.start(copy.deepcopy(MODEL), tmp_path / "lab")
-    try:
-        yield lab
-    finally:
-        lab.stop()
+def lab(lab_of):
+    return lab_of(copy.deepcopy(MODEL))
 
 
 def vms(lab):
@@ -119,11 +115,7 @@ def test_restarts_one_vm_at_a_time_up_to_max_restarts_and_reports_a_guest_that_i
     ('{"running_vms": "fail"}', "DB01 (Running), DB02 (Running), FS01 (Saved), SLOW01 (Running)"),
 ])
 def test_bad_input_fails_clearly_and_leaves_the_model_untouched(lab, module_args, message):
-    untouched = model_bytes(lab)
-    rc, results = adhoc(lab, module_args, hosts="HV01")
-    assert rc != 0
-    assert results["HV01"]["failed"] is True and message in results["HV01"]["msg"]
-    assert model_bytes(lab) == untouched
+    modelkit.fails_leaving_model_untouched(lab, "scsi_controller", module_args, message)
     assert ("HV01", "scsi_controller") not in lab.round_trips()
 
 

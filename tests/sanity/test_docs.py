@@ -57,6 +57,21 @@ def doc_strings(source):
     return found
 
 
+def fragment_attributes(fragments):
+    """The attributes this collection's doc fragments add (``hyperv.backup.<name>`` entries only; read, not
+    imported, like the stubs)."""
+    attributes = {}
+    for fragment in fragments:
+        if not fragment.startswith(f"{COLLECTION}."):
+            continue
+        path = ROOT / "plugins" / "doc_fragments" / (fragment.split(".")[2] + ".py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id == "DOCUMENTATION" and isinstance(node.value, ast.Constant)):
+                attributes.update((yaml.safe_load(node.value.value) or {}).get("attributes") or {})
+    return attributes
+
+
 def stub_problems(name, source):
     """What is wrong with the docs stub of module ``name``: a list of messages, empty when it is fine."""
     strings = doc_strings(source)
@@ -77,7 +92,8 @@ def stub_problems(name, source):
             for key in ("short_description", "description", "version_added", "author"):
                 if not doc.get(key):
                     problems.append(f"DOCUMENTATION has no {key}")
-            attributes = doc.get("attributes") or {}
+            attributes = dict(fragment_attributes(doc.get("extends_documentation_fragment") or []))
+            attributes.update(doc.get("attributes") or {})
             for attribute in REQUIRED_ATTRIBUTES:
                 if "support" not in (attributes.get(attribute) or {}):
                     problems.append(f"DOCUMENTATION attributes.{attribute} is missing or has no support")
@@ -261,3 +277,10 @@ def test_ansible_doc_reports_a_plugin_without_documentation():
     entry, problems = ansible_doc(f"{COLLECTION}.no_such_module")
     assert entry is None
     assert any("no documentation" in p for p in problems), problems
+
+
+def test_attributes_from_the_collection_fragment_count():
+    stub = GOOD_STUB.replace("  platform: {support: full, platforms: windows}\n", "")
+    assert stub_problems("thing", stub) == ["DOCUMENTATION attributes.platform is missing or has no support"]
+    with_fragment = stub.replace("attributes:\n", "extends_documentation_fragment: [hyperv.backup.attributes]\nattributes:\n")
+    assert stub_problems("thing", with_fragment) == []

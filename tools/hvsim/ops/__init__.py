@@ -8,6 +8,8 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 
+from hvsim import world
+
 MODULE_PREFIX = "ansible_collections.hyperv.backup.plugins.modules."
 
 OPERATIONS = {}
@@ -46,6 +48,32 @@ class Context:
 
     def warn(self, msg):
         self.warnings.append(msg)
+
+
+def operations_spec(**item_options):
+    """The spec of an apply module: ``operations``, a required list of ``{id, name, ...item_options}``,
+    one per VM, as the .ps1 modules declare it. Extra top-level options go in the returned dict's ``options``."""
+    options = {"id": {"type": "str", "required": True}, "name": {"type": "str", "required": True}}
+    options.update(item_options)
+    return {
+        "options": {"operations": {"type": "list", "elements": "dict", "required": True, "options": options}},
+        "supports_check_mode": True,
+    }
+
+
+def operation_vms(ctx, params, result, **item_defaults):
+    """For each of ``params['operations']``, in order, as the .ps1's Get-OperationVM does: append its item
+    (``id``, ``name``, ``status: ok`` and ``item_defaults``) to ``result['vms']``, mark it failed with
+    Get-VM's reason when the VM is not on this node, and yield ``(op, item, vm)`` for the VMs found."""
+    for op in params["operations"]:
+        item = {"id": op["id"], "name": op["name"], "status": "ok", **item_defaults}
+        result["vms"].append(item)
+        vm, error = world.get_vm(ctx.data, ctx.node, op["id"])
+        if error:
+            item.update(status="failed", error=error)
+            continue
+        item["name"] = vm["name"]
+        yield op, item, vm
 
 
 def operation(name, spec):

@@ -15,27 +15,16 @@ Hyper-V's rules modelled here:
 
 
 from hvsim import world
-from hvsim.ops import operation
+from hvsim.ops import operation, operation_vms, operations_spec
 
 CHECKPOINT_TYPES = ["Disabled", "Production", "ProductionOnly", "Standard"]
 AUTOMATIC_CHECKPOINTS_MIN_BUILD = 16299
 
-SPEC = {  # mirrors the $spec of plugins/modules/checkpoint_type.ps1
-    "options": {
-        "operations": {
-            "type": "list",
-            "elements": "dict",
-            "required": True,
-            "options": {
-                "id": {"type": "str", "required": True},
-                "name": {"type": "str", "required": True},
-                "checkpoint_type": {"type": "str", "choices": CHECKPOINT_TYPES},
-                "automatic_checkpoints": {"type": "bool"},
-            },
-        },
-    },
-    "supports_check_mode": True,
-}
+# mirrors the $spec of plugins/modules/checkpoint_type.ps1
+SPEC = operations_spec(
+    checkpoint_type={"type": "str", "choices": CHECKPOINT_TYPES},
+    automatic_checkpoints={"type": "bool"},
+)
 
 
 def _setting(vm, supported):
@@ -49,14 +38,7 @@ def checkpoint_type(ctx, params):
     build = int(node.get("os_build", 20348))
     supported = build >= AUTOMATIC_CHECKPOINTS_MIN_BUILD
     result = {"changed": False, "vms": []}
-    for op in params["operations"]:
-        item = {"id": op["id"], "name": op["name"], "status": "ok"}
-        result["vms"].append(item)
-        vm, error = world.get_vm(ctx.data, ctx.node, op["id"])
-        if error:
-            item.update(status="failed", error=error)
-            continue
-        item["name"] = vm["name"]
+    for op, item, vm in operation_vms(ctx, params, result):
         item["before"] = _setting(vm, supported)
 
         changes = {}

@@ -22,28 +22,17 @@ Hyper-V's rules modelled here:
 
 
 from hvsim import world
-from hvsim.ops import ModuleFail, operation
+from hvsim.ops import ModuleFail, operation, operation_vms, operations_spec
 
 MAX_CONTROLLERS = 4
 DEFAULT_GUEST = {"shutdown_seconds": 30, "honours_shutdown": True}
 
-SPEC = {  # mirrors the $spec of plugins/modules/scsi_controller.ps1
-    "options": {
-        "operations": {
-            "type": "list",
-            "elements": "dict",
-            "required": True,
-            "options": {
-                "id": {"type": "str", "required": True},
-                "name": {"type": "str", "required": True},
-                "count": {"type": "int", "required": True},
-                "restart": {"type": "bool", "default": False},
-            },
-        },
-        "shutdown_timeout": {"type": "int", "default": 300},
-    },
-    "supports_check_mode": True,
-}
+# mirrors the $spec of plugins/modules/scsi_controller.ps1
+SPEC = operations_spec(
+    count={"type": "int", "required": True},
+    restart={"type": "bool", "default": False},
+)
+SPEC["options"]["shutdown_timeout"] = {"type": "int", "default": 300}
 
 
 def _add_controller(vm):
@@ -77,14 +66,7 @@ def scsi_controller(ctx, params):
                              f"a VM has 1 to {MAX_CONTROLLERS} SCSI controllers")
 
     result = {"changed": False, "vms": []}
-    for op in params["operations"]:
-        item = {"id": op["id"], "name": op["name"], "status": "ok", "restarted": False}
-        result["vms"].append(item)
-        vm, error = world.get_vm(ctx.data, ctx.node, op["id"])
-        if error:
-            item.update(status="failed", error=error)
-            continue
-        item["name"] = vm["name"]
+    for op, item, vm in operation_vms(ctx, params, result, restarted=False):
         have = int(vm.get("scsi_controllers", 0))
         item["before"] = {"ScsiControllers": have}
         item["after"] = {"ScsiControllers": have}
