@@ -9,6 +9,10 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils import _folder_acces
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import cluster_view
 from ansible_collections.hyperv.backup.plugins.plugin_utils._sid import vm_account, vm_sid
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
+from hvsim.model import load_file
+from hvsim.ops import Context
+from hvsim.ops.host_facts import SUBSETS, host_facts
+from hvsim.testing import model_path
 from tests.unit.factsdata import node, vm
 
 GC = "C:\\ClusterStorage\\Volume2\\GuestCluster"
@@ -616,3 +620,22 @@ def test_purge_touches_only_explicit_allow_aces_of_stale_vm_sids(access):
     assert [e for e in access if e not in removed] == after
     assert not any(e["Sid"] in existing for e in removed)
     assert explicit_allows(after, STALE_SID) == []
+
+
+# --- the demo cluster, as hvsim's host_facts reports it ------------------------------------------------------
+
+def test_demo_cluster_guest_cluster_is_found_and_only_the_missing_vm_is_granted():
+    data = load_file(model_path("demo"))
+    folder = "C:\\ClusterStorage\\Volume2\\GuestCluster-SQL"
+    facts = [host_facts(Context(node=n["name"], data=data), {"gather_subset": list(SUBSETS), "acl_paths": [folder]})
+             ["ansible_facts"]["hyperv_backup"] for n in data["nodes"]]
+    the_view = cluster_view(facts)
+    targets = fa.resolve_targets(the_view, discover=True, purge_stale=True)
+    assert [f["path"] for f in targets["folders"]] == [folder]
+    the_plan = fa.plan(targets, fa.acls_from(the_view))
+    vms = {v["name"]: v for v in the_plan["folders"][0]["vms"]}
+    assert {name: v["status"] for name, v in vms.items()} == {"GC-SQL-N1": "ok", "GC-SQL-N2": "changed"}
+    assert vms["GC-SQL-N1"]["node"] != vms["GC-SQL-N2"]["node"]          # a guest cluster across host nodes
+    assert the_plan["operations"] == [{"path": folder, "grant": [dict(fa.GRANT, sid=vms["GC-SQL-N2"]["sid"])], "revoke": []}]
+    before = the_plan["folders"][0]["before"]
+    assert the_plan["folders"][0]["after"] == before[:1] + [the_plan["folders"][0]["after"][1]] + before[1:]
