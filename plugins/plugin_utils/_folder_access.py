@@ -142,6 +142,7 @@ import re
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import vhd_set_folders
 from ansible_collections.hyperv.backup.plugins.plugin_utils._sid import (
     VIRTUAL_MACHINES_GROUP, VmIdError, is_vm_sid, vm_account, vm_id, vm_id_from_sid, vm_sid)
+from ansible_collections.hyperv.backup.plugins.plugin_utils._text import check_text
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
 from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import is_under, normalize
 
@@ -171,7 +172,6 @@ _NAMES_FOR_TEXT = sorted(((bits, name) for name, bits in RIGHTS.items()
                           if name not in ("ListDirectory", "CreateFiles", "CreateDirectories", "Traverse")), reverse=True)
 _SDDL_RIGHTS = {0x1F01FF: "FA", 0x120089: "FR", 0x120116: "FW", 0x1200A0: "FX", GENERIC_ALL: "GA",
                 GENERIC_READ: "GR", GENERIC_WRITE: "GW", GENERIC_EXECUTE: "GX"}
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:[\\/]")
 _UNC_RE = re.compile(r"^[\\/]{2}([^\\/]+)[\\/]([^\\/]+)")
 _PATH_FORBIDDEN = set('<>"|?*')
@@ -375,15 +375,7 @@ def _line(entry):
 
 def check_path(path, option="path"):
     """Return ``path`` unchanged if it is an absolute folder path this capability accepts; else PlanError."""
-    if not isinstance(path, str):
-        raise PlanError(f"{option}: {path!r} ({type(path).__name__}) is not a path")
-    if not path.strip():
-        raise PlanError(f"{option}: an empty string is not a path")
-    bad = _CONTROL_RE.search(path)
-    if bad:
-        raise PlanError(f"{option}: {path!r} contains the control character U+{ord(bad.group(0)):04X}")
-    if path != path.strip():
-        raise PlanError(f"{option}: {path!r} has leading or trailing whitespace")
+    check_text(path, option, "a path")
     if path.replace("/", "\\").startswith(("\\\\?\\", "\\\\.\\")):
         raise PlanError(f"{option}: '{path}' is a device path; write C:\\... or \\\\server\\share\\...")
     if not (_DRIVE_RE.match(path) or _UNC_RE.match(path)):

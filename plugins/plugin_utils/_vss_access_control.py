@@ -90,8 +90,7 @@ Arguments (``module_args``): ``operations``, a list of ``{'action': 'set', 'name
 The action plugin calls the module when there are operations (not in check mode), or when ``resolve`` is
 on (in check mode too: the module resolves, and writes nothing in check mode). See :func:`needs_host`.
 """
-import re
-
+from ansible_collections.hyperv.backup.plugins.plugin_utils._text import check_text
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
 
 KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\VSS\\VssAccessControl"
@@ -100,8 +99,6 @@ ACCESS_NAMES = {value: name for name, value in ACCESS.items()}
 STATES = ("present", "absent")
 STATUSES = ("changed", "ok", "failed")
 MAX_VALUE_NAME = 16383
-# C0 and C1 control characters and DEL.
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def describe(data):
@@ -124,17 +121,7 @@ def fold(name):
 
 def check_account_name(name, option="accounts"):
     """Return ``name`` unchanged if it can be a VssAccessControl value name, or raise PlanError naming it."""
-    if not isinstance(name, str):
-        raise PlanError(f"{option}: {name!r} ({type(name).__name__}) is not an account name")
-    if not name.strip():
-        raise PlanError(f"{option}: an empty string is not an account name; write DOMAIN\\name")
-    bad = _CONTROL_RE.search(name)
-    if bad:
-        raise PlanError(f"{option}: {name!r} contains the control character U+{ord(bad.group(0)):04X}; "
-                        "an account name cannot")
-    if name != name.strip():
-        raise PlanError(f"{option}: {name!r} has leading or trailing whitespace, which would become part of the "
-                        "registry value name")
+    check_text(name, option, "an account name", "; write DOMAIN\\name")
     if len(name) > MAX_VALUE_NAME:
         raise PlanError(f"{option}: '{name[:40]}...' is {len(name)} characters long; a registry value name has at "
                         f"most {MAX_VALUE_NAME}")
