@@ -69,7 +69,8 @@ The ACL is ``host_facts``' ``acls[].Access``, in order: ``Sid``, ``FileSystemRig
   upgraded in place: the first such ACE gets the Full Control bits added to its mask, ``ObjectInherit``
   added to its inheritance flags and its propagation flags cleared. Its other bits and its position stay.
 - No such ACE: a new one, ``Allow FullControl ObjectInherit None``, goes right after the explicit ACEs,
-  before the first inherited one (where ``icacls /grant`` puts it; a canonical ACL stays canonical).
+  before the first inherited one (the canonical order keeps explicit ACEs before inherited ones, so a
+  canonical ACL stays canonical; a non-canonical one is not reordered).
 - An explicit Deny ACE for the SID: the VM is ``failed`` on that folder and nothing is added for it (a deny
   is somebody's decision and comes first in the ACL, so an allow would not help); the message says which
   rights it denies and that it must be removed by hand. An inherited Deny ACE for the SID is a warning
@@ -124,9 +125,10 @@ try/catch (a folder's failure is that folder's result, the others go on):
    four numbers; for each ``grant``, nothing if an ACE counts (rules above), else upgrade the first
    explicit Allow ACE of the SID in place, else insert a new ACE before the first inherited ACE; a SID with
    an explicit Deny ACE gets nothing and is reported failed.
-5. Nothing to do: ``ok``. Otherwise write the DACL only (``SetAccessControl`` with a ``DirectorySecurity``
-   built from the raw form, ``AccessControlSections.Access``; never the owner, never SACL), read it back,
-   and verify: every grant counts, every revoked SID has no explicit Allow ACE, every ACE read in step 3
+5. Nothing to do: ``ok``. Otherwise write the DACL only, in the raw order (for instance a
+   ``DirectorySecurity`` from the raw binary form, ``SetAccessControl`` with ``AccessControlSections.Access``;
+   never the owner, never the SACL; an API that would reorder the ACEs is not used), read it back, and
+   verify: every grant counts, every revoked SID has no explicit Allow ACE, every ACE read in step 3
    and not revoked or upgraded is still there in the same relative order. A failed verification (someone
    outside this module wrote in between) goes back to step 3, up to 3 attempts, then the folder fails with
    what is missing.
