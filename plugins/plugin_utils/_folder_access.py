@@ -94,7 +94,8 @@ share may serve VMs of other clusters, which no view of this cluster sees.
 
 The plan (:func:`plan`)
 -----------------------
-``{'scope', 'node', 'note', 'folders', 'vms', 'operations', 'elsewhere', 'warnings', 'purge'}``:
+``{'scope', 'node', 'note', 'folders', 'vms', 'operations', 'elsewhere', 'warnings', 'purge', 'changed'}``
+(``changed``: there are operations, so a real run writes and check mode reports a change):
 
 - ``folders``: per folder ``{'path', 'status': ok|changed|failed, 'vms': [{'id', 'name', 'node', 'sid',
   'account', 'status', 'msg'?}], 'grant', 'revoke', 'before', 'after', 'sddl_before', 'sddl_after',
@@ -698,7 +699,7 @@ def plan(targets, acls):
     warnings = list(targets["warnings"]) + [w for f in folders for w in f["warnings"]]
     return {"scope": targets["scope"], "node": targets["node"], "note": targets["note"], "folders": folders,
             "vms": _vm_summary(folders), "operations": operations, "elsewhere": targets["elsewhere"],
-            "warnings": list(dict.fromkeys(warnings)), "purge": targets["purge_stale"]}
+            "warnings": list(dict.fromkeys(warnings)), "purge": targets["purge_stale"], "changed": bool(operations)}
 
 
 def _vm_summary(folders):

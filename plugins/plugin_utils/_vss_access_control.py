@@ -240,7 +240,7 @@ def plan(facts, options):
     """One node's ``hyperv_backup`` facts (with ``vss_access_control``) and the options -> the plan.
 
     Returns ``{'node', 'key', 'state', 'accounts': [entry...], 'operations': [op...], 'resolve': [names],
-    'before': {name: data}, 'after': {name: data}}``. An entry is ``{'name', 'value_name', 'listed',
+    'before': {name: data}, 'after': {name: data}, 'changed'}``. An entry is ``{'name', 'value_name', 'listed',
     'access', 'before', 'after', 'status': ok|changed, 'was_denied', 'msg'?}``: ``name`` as the user wrote it
     (the existing value's name for an entry removed by ``exclusive``), ``value_name`` the registry value it
     concerns (the existing spelling when there is one). ``after`` / ``before`` of the plan are the whole key.
@@ -287,7 +287,8 @@ def plan(facts, options):
             after_map[entry["value_name"]] = entry["after"]
     resolve = [e["value_name"] for e in entries if e["listed"] and state == "present"] if options.get("resolve") else []
     return {"node": node, "key": KEY, "state": state, "accounts": entries, "operations": operations,
-            "resolve": resolve, "before": _sorted_map(current), "after": _sorted_map(after_map)}
+            "resolve": resolve, "before": _sorted_map(current), "after": _sorted_map(after_map),
+            "changed": bool(operations)}
 
 
 def _entry(name, value_name, listed, access, before, after, present):

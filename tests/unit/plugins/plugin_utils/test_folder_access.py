@@ -387,6 +387,7 @@ def test_converged_plan_changes_nothing_and_check_mode_predicts_it():
     the_plan = plan_for(parent_aces())
     rerun = plan_for(the_plan["folders"][0]["after"])
     assert rerun["operations"] == [] and rerun["folders"][0]["status"] == "ok"
+    assert the_plan["changed"] is True and rerun["changed"] is False
     final = fa.merge(rerun, None)
     assert final["changed"] is False and final["counts"]["ok"] == 1
     assert fa.diff(final["folders"]) == {"before": "", "after": ""}

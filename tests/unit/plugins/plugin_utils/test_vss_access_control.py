@@ -28,6 +28,7 @@ def test_missing_account_is_added_as_writer_the_field_fix():
     assert (entry["status"], entry["before"], entry["after"], entry["access"]) == ("changed", None, 1, "writer")
     assert entry["msg"] == "added as 1 (writer)"
     assert the_plan["after"] == {"LAB\\svc-backup": 1}
+    assert the_plan["changed"] is True and run({"LAB\\svc-backup": 1}, accounts=["LAB\\svc-backup"])["changed"] is False
 
 
 @pytest.mark.parametrize("existing, expected", [(1, 1), (3, 3), (2, 3), (0, 1), (7, 1), ("1", 1)])
