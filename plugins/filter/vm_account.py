@@ -1,0 +1,16 @@
+"""hyperv.backup.vm_account: the account name NT VIRTUAL MACHINE\\<VM GUID> of a VM's worker process."""
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hyperv.backup.plugins.plugin_utils._sid import VmIdError, vm_account
+
+
+def _vm_account(vm_id):
+    try:
+        return vm_account(vm_id)
+    except VmIdError as err:
+        raise AnsibleFilterError(f"vm_account: {err} ({type(vm_id).__name__})") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"vm_account": _vm_account}
