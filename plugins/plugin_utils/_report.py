@@ -116,23 +116,29 @@ def _key(name):
     return str(name or "").casefold()
 
 
-def _plural(count, word, plural=None):
-    return f"{count} {word if count == 1 else (plural or word + 's')}"
+def _plural(count, word):
+    return f"{count} {word if count == 1 else word + 's'}"
+
+
+def _evidence_parts(evidence):
+    """``(how often, when)`` a finding's error was seen, as words: ``("seen 3 times", "2026-11-20 02:00 UTC
+    to 2026-11-22 02:00 UTC")``."""
+    if evidence is None:
+        return "events not read", ""
+    if not evidence.get("seen"):
+        return "not seen in the events read", ""
+    count = evidence.get("count") or len(evidence.get("events") or [])
+    first, last = _when(evidence.get("first")), _when(evidence.get("last"))
+    if count == 1:
+        return "seen once", last or first
+    if first and last and first != last:
+        return f"seen {count} times", f"{first} to {last}"
+    return f"seen {count} times", f"last {last}" if last else ""
 
 
 def evidence_text(evidence):
     """One line saying whether, how often and when a finding's error was seen."""
-    if evidence is None:
-        return "events not read"
-    if not evidence.get("seen"):
-        return "not seen in the events read"
-    count = evidence.get("count") or len(evidence.get("events") or [])
-    first, last = _when(evidence.get("first")), _when(evidence.get("last"))
-    if count == 1:
-        return "seen once" + (f", {last or first}" if last or first else "")
-    if first and last and first != last:
-        return f"seen {count} times, {first} to {last}"
-    return f"seen {count} times" + (f", last {last}" if last else "")
+    return ", ".join(part for part in _evidence_parts(evidence) if part)
 
 
 def event_text(event):
@@ -626,7 +632,7 @@ def to_markdown(report):
     by_severity = summary["by_severity"]
     lines += _md_table(["Severity", "Findings"], [[SEVERITY_TITLES[s], by_severity[s]] for s in SEVERITIES]
                        + [["**Total**", f"**{summary['total']}**"]], ["---", "---:"])
-    lines += ["", f"{summary['passed']} of {summary['checks']} checks of an object passed.", ""]
+    lines += ["", f"{summary['passed']} of {summary['checks']} object checks passed.", ""]
     lines += _md_table(["Check", "Errors", "Warnings", "Info", "Objects checked", "Passed"],
                        [[_md_code(r["check"], table=True), r["error"], r["warning"], r["info"], r["checked"], r["passed"]] for r in _check_rows(report)],
                        ["---"] + ["---:"] * 5)
@@ -641,6 +647,9 @@ def to_markdown(report):
     if not report["findings"]:
         lines += ["No findings.", ""]
     lines += _md_placement(report)
+    if report["policy"]:
+        policy = json.dumps(report["policy"], ensure_ascii=False, sort_keys=True, default=str)
+        lines += [f"Policy: {_md_code(policy)}", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -690,7 +699,7 @@ td.zero { color: #b8c1ca; }
 .chip { display: inline-block; border: 1px solid #e6b0aa; background: #fdf2f1; color: #922b21; border-radius: 4px; padding: 0 6px; font-size: 12px; margin-right: 4px; }
 .group table { margin: 4px 0 0; } .group td:first-child { font-weight: 600; white-space: nowrap; }
 .obj-kind { color: var(--muted); font-weight: 400; font-size: 12px; }
-.seen { color: #922b21; font-weight: 600; } .unseen { color: var(--muted); white-space: nowrap; }
+.seen { color: #922b21; font-weight: 600; display: block; } .when { display: block; color: var(--muted); font-size: 12.5px; } .unseen { color: var(--muted); white-space: nowrap; }
 td.evidence { min-width: 200px; width: 22%; }
 details summary { cursor: pointer; color: var(--info); } details ul { margin: 4px 0; padding-left: 18px; }
 .event { white-space: pre-wrap; font-size: 12.5px; }
@@ -711,6 +720,7 @@ svg.placement .bar.on { fill: var(--on); } svg.placement .bar.off { fill: var(--
 svg.placement .offline { fill: #fafbfc; } svg.placement .nofacts { font-style: italic; fill: var(--muted); }
 .legend { display: flex; gap: 18px; flex-wrap: wrap; color: var(--muted); font-size: 12.5px; margin: 10px 0; align-items: center; }
 .legend svg { vertical-align: -3px; margin-right: 4px; }
+.policy { margin-top: 12px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print { .group { break-inside: avoid; } details > *:not(summary) { display: block; } }
 """
@@ -770,7 +780,9 @@ def _svg_placement(snapshot, node_info, previous=None):
     width = _SVG_LABEL_W + col_w * max(len(nodes), 1)
     total_h = _SVG_HEAD_H + sum(heights)
     out = [f'<svg class="placement{" aggregate" if aggregate else ""}" '
-           f'width="{width + 1}" height="{total_h + 1}" viewBox="-0.5 -0.5 {width + 1} {total_h + 1}" role="img">']
+           f'width="{width + 1}" height="{total_h + 1}" viewBox="-0.5 -0.5 {width + 1} {total_h + 1}" role="img" '
+           f'aria-label="{_plural(len(snapshot["vms"]), "VM")} on {_plural(len(nodes), "node")} and '
+           f'{_plural(len(snapshot["volumes"]), "CSV")}">']
     for i, name in enumerate(nodes):
         x = _SVG_LABEL_W + i * col_w
         info = node_info.get(_key(name), {})
@@ -853,11 +865,11 @@ def _legend():
 
 
 def _html_evidence(evidence):
-    text = _h(evidence_text(evidence))
+    how_often, when = _evidence_parts(evidence)
     if not evidence or not evidence.get("seen"):
-        return f'<span class="unseen">{text}</span>'
+        return f'<span class="unseen">{_h(how_often)}</span>'
     events = evidence.get("events") or []
-    out = f'<span class="seen">{text}</span>'
+    out = f'<span class="seen">{_h(how_often)}</span>' + (f'<span class="when">{_h(when)}</span>' if when else "")
     if events:
         items = "".join(f'<li class="event">{_h(event_text(e), lines=True)}</li>' for e in events)
         out += f"<details><summary>{_plural(len(events), 'event')}</summary><ul>{items}</ul></details>"
@@ -936,9 +948,13 @@ def _html_checks(report):
         cells = "".join(f'<td class="num{"" if row[s] else " zero"}">{row[s]}</td>' for s in SEVERITIES)
         rows.append(f'<tr><td><code>{_h(row["check"])}</code></td>{cells}<td class="num">{row["checked"]}</td>'
                     f'<td class="num">{row["passed"]}</td></tr>')
+    policy = ""
+    if report["policy"]:
+        text = json.dumps(report["policy"], indent=2, ensure_ascii=False, sort_keys=True, default=str)
+        policy = f'<details class="policy"><summary>The policy judged against</summary><pre><code>{_h(text, lines=True)}</code></pre></details>'
     return ('<section id="checks"><h2>Checks</h2><table><tr><th>Check</th><th class="num">Errors</th>'
             '<th class="num">Warnings</th><th class="num">Info</th><th class="num">Objects checked</th>'
-            f'<th class="num">Passed</th></tr>{"".join(rows)}</table></section>')
+            f'<th class="num">Passed</th></tr>{"".join(rows)}</table>{policy}</section>')
 
 
 def _html_placement(report):

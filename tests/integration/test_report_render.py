@@ -164,7 +164,7 @@ def test_html_renders_in_chromium_with_findings_placement_and_no_injected_markup
     rows = dom.find("tr", "finding")
     assert len(rows) == len(report["findings"]) == report["summary"]["total"]
     assert [r["data-check"] for r in rows][0] == report["findings"][0]["check"]
-    assert "seen 3 times, 2026-11-20 02:00 UTC to 2026-11-22 02:00 UTC" in dom.text
+    assert '<span class="seen">seen 3 times</span><span class="when">2026-11-20 02:00 UTC to 2026-11-22 02:00 UTC</span>' in dump
     assert "cannot be hot backed up since it has no SCSI controllers attached" in dom.text
     # the placement: before and after, one mark per VM, the off-owner ones before, the moved ones after
     pictures = figures(dump)

@@ -365,10 +365,10 @@ def test_html_evidence_lists_the_events():
                             "message": f"VSS error\nday {d}"} for d in (1, 2)]}
     finding = new_finding("vss_access_control", "vss_access_control.missing", "error", "HV01", kind="node", evidence=evidence,
                           errors=[{"source": "VSS", "id": 8194}])
-    dom = Dom(_report.to_html(_report.build_report(small_view(), [finding], generated=NOW)))
-    assert "seen 2 times, 2026-11-21 02:00 UTC to 2026-11-22 02:00 UTC" in dom.text
-    events = [e for e in dom.find("li", "event")]
-    assert len(events) == 2
+    page = _report.to_html(_report.build_report(small_view(), [finding], generated=NOW))
+    dom = Dom(page)
+    assert '<span class="seen">seen 2 times</span><span class="when">2026-11-21 02:00 UTC to 2026-11-22 02:00 UTC</span>' in page
+    assert len(dom.find("li", "event")) == 2
     assert "2026-11-22 02:00 UTC HV01 Application 8194: VSS error\nday 2" in dom.text
 
 
@@ -543,3 +543,11 @@ def test_many_small_cells_over_the_picture_limit_switch_to_counts_too():
     assert len(dom.find("circle", "vm")) == limit
     view = large_view(vm_count=limit + 1, node_count=24, csv_count=24)
     assert count_marks(_report.to_html(small_report(view)), "now").find("circle", "vm") == []
+
+
+def test_the_policy_is_shown_escaped():
+    report = small_report(policy={"vss_accounts": ["LAB\\svc-<b>x</b>"]})
+    dom = Dom(_report.to_html(report))
+    assert "The policy judged against" in dom.text
+    assert '"LAB\\\\svc-<b>x</b>"' in dom.text and dom.find("b") == []
+    assert 'Policy: `{"vss_accounts": ["LAB\\\\svc-<b>x</b>"]}`' in _report.to_markdown(report)
