@@ -634,7 +634,8 @@ def to_markdown(report):
                        + [["**Total**", f"**{summary['total']}**"]], ["---", "---:"])
     lines += ["", f"{summary['passed']} of {summary['checks']} object checks passed.", ""]
     lines += _md_table(["Check", "Errors", "Warnings", "Info", "Objects checked", "Passed"],
-                       [[_md_code(r["check"], table=True), r["error"], r["warning"], r["info"], r["checked"], r["passed"]] for r in _check_rows(report)],
+                       [[_md_code(r["check"], table=True), r["error"], r["warning"], r["info"], r["checked"], r["passed"]]
+                        for r in _check_rows(report)],
                        ["---"] + ["---:"] * 5)
     lines.append("")
     for severity, checks in _by_severity_and_check(report["findings"]):

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 
 import pytest
 from junitparser import JUnitXml
@@ -23,6 +22,7 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils._readiness import as
 from hvsim.cli import REPO_ROOT
 from hvsim.model import load_file
 from hvsim.testing import Lab, host_results, model_path, run_ansible
+from tests.htmldom import Dom, figure
 
 pytestmark = pytest.mark.integration
 
@@ -97,38 +97,6 @@ def demo(tmp_path_factory):
     return {"before": before, "after": after, "moves": moves, "report": report}
 
 
-class Dom(HTMLParser):
-    """The elements of a document: ``[(tag, attrs)]``, and its text."""
-
-    def __init__(self, text):
-        super().__init__(convert_charrefs=True)
-        self.elements, self.texts = [], []
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        self.elements.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.texts.append(data)
-
-    @property
-    def text(self):
-        return "".join(self.texts)
-
-    def find(self, tag, css=None):
-        return [attrs for t, attrs in self.elements if t == tag and (css is None or css in (attrs.get("class") or "").split())]
-
-
-def figures(dump):
-    """``{moment: Dom of that figure}`` from chromium's DOM dump."""
-    parts = {}
-    for chunk in dump.split("<figure")[1:]:
-        body = chunk.split("</figure>")[0]
-        moment = body.split('data-moment="')[1].split('"')[0]
-        parts[moment] = Dom("<figure" + body)
-    return parts
-
-
 def colors_near(image, rgb, tolerance=24):
     """How many pixels are within ``tolerance`` of ``rgb`` on every channel."""
     count = 0
@@ -167,8 +135,8 @@ def test_html_renders_in_chromium_with_findings_placement_and_no_injected_markup
     assert '<span class="seen">seen 3 times</span><span class="when">2026-11-20 02:00 UTC to 2026-11-22 02:00 UTC</span>' in dump
     assert "cannot be hot backed up since it has no SCSI controllers attached" in dom.text
     # the placement: before and after, one mark per VM, the off-owner ones before, the moved ones after
-    pictures = figures(dump)
-    assert set(pictures) == {"before", "after"}
+    pictures = {moment: figure(dump, moment) for moment in ("before", "after")}
+    assert "data-moment=\"now\"" not in dump
     vm_count = len(demo["after"]["vms"])
     for moment in ("before", "after"):
         marks = pictures[moment].find("circle", "vm")

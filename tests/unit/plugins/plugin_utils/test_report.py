@@ -3,7 +3,6 @@ import html
 import json
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 
 import pytest
 from junitparser import JUnitXml
@@ -12,6 +11,7 @@ from markdown_it import MarkdownIt
 from ansible_collections.hyperv.backup.plugins.plugin_utils import _report
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import cluster_view
 from ansible_collections.hyperv.backup.plugins.plugin_utils._readiness import assess, format_report, summarize
+from tests.htmldom import Dom, figure
 from tests.unit.factsdata import node, vm
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -42,29 +42,6 @@ def new_finding(check, code, severity, name, kind="vm", node_name="HV01", **extr
                "errors": [], "fix": {"text": f"fix {code}", "module": None, "role": None, "command": None}, "evidence": None}
     finding.update(extra)
     return finding
-
-
-class Dom(HTMLParser):
-    def __init__(self, text):
-        super().__init__(convert_charrefs=True)
-        self.elements, self.texts = [], []
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        self.elements.append((tag, dict(attrs)))
-
-    def handle_startendtag(self, tag, attrs):
-        self.elements.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.texts.append(data)
-
-    @property
-    def text(self):
-        return "".join(self.texts)
-
-    def find(self, tag, css=None):
-        return [a for t, a in self.elements if t == tag and (css is None or css in (a.get("class") or "").split())]
 
 
 # --- the document -------------------------------------------------------------------------------------
@@ -384,15 +361,9 @@ def test_html_groups_share_impact_and_fix_or_show_them_per_row():
     assert page.count('<div class="rowfix"><span class="label">Fix</span>fix D') == 1
 
 
-def count_marks(page, moment):
-    chunk = page.split(f'data-moment="{moment}"')[1].split("</figure>")[0]
-    dom = Dom(chunk)
-    return dom
-
-
 def test_html_placement_marks_each_vm_in_its_node_and_volume_cell():
     page = _report.to_html(small_report())
-    dom = count_marks(page, "now")
+    dom = figure(page, "now")
     marks = dom.find("circle", "vm")
     assert len(marks) == 4
     assert len(dom.find("circle", "off")) == 1 and len(dom.find("circle", "on")) == 3
@@ -415,7 +386,7 @@ def test_html_placement_before_and_after_side_by_side_marks_moved_vms():
     assert report["placement"]["after"] == _report.placement_snapshot(after)
     page = _report.to_html(report)
     assert page.index('data-moment="before"') < page.index('data-moment="after"')
-    before_dom, after_dom = count_marks(page, "before"), count_marks(page, "after")
+    before_dom, after_dom = figure(page, "before"), figure(page, "after")
     assert len(before_dom.find("circle", "off")) == 1 and len(after_dom.find("circle", "off")) == 0
     assert len(before_dom.find("circle", "moved")) == 0
     assert len(after_dom.find("circle", "moved")) == 1 and len(after_dom.find("circle", "ring")) == 1
@@ -509,7 +480,7 @@ def test_a_large_report_stays_bounded_and_the_picture_counts_instead_of_marks():
     report = small_report(view)
     assert report["cluster"]["vm_count"] == 2000 and report["summary"]["total"] == 500 + 200
     page = _report.to_html(report)
-    dom = count_marks(page, "now")
+    dom = figure(page, "now")
     assert dom.find("circle", "vm") == []  # aggregated: counts per cell, no mark per VM
     slots = dom.find("g", "slot")
     assert len(slots) == 8 * 6
@@ -528,21 +499,21 @@ def test_a_large_report_stays_bounded_and_the_picture_counts_instead_of_marks():
 
 def test_a_cell_over_the_limit_switches_the_picture_to_counts():
     view = large_view(vm_count=_report.CELL_MARK_LIMIT + 1, node_count=1, csv_count=1)
-    dom = count_marks(_report.to_html(small_report(view)), "now")
+    dom = figure(_report.to_html(small_report(view)), "now")
     assert dom.find("circle", "vm") == []
     assert [int(s["data-count"]) for s in dom.find("g", "slot")] == [_report.CELL_MARK_LIMIT + 1]
     view = large_view(vm_count=_report.CELL_MARK_LIMIT, node_count=1, csv_count=1)
-    assert len(count_marks(_report.to_html(small_report(view)), "now").find("circle", "vm")) == _report.CELL_MARK_LIMIT
+    assert len(figure(_report.to_html(small_report(view)), "now").find("circle", "vm")) == _report.CELL_MARK_LIMIT
 
 
 def test_many_small_cells_over_the_picture_limit_switch_to_counts_too():
     limit = _report.PICTURE_MARK_LIMIT
     view = large_view(vm_count=limit, node_count=24, csv_count=24)
-    dom = count_marks(_report.to_html(small_report(view)), "now")
+    dom = figure(_report.to_html(small_report(view)), "now")
     assert max(int(s["data-count"]) for s in dom.find("g", "slot")) <= _report.CELL_MARK_LIMIT
     assert len(dom.find("circle", "vm")) == limit
     view = large_view(vm_count=limit + 1, node_count=24, csv_count=24)
-    assert count_marks(_report.to_html(small_report(view)), "now").find("circle", "vm") == []
+    assert figure(_report.to_html(small_report(view)), "now").find("circle", "vm") == []
 
 
 def test_the_policy_is_shown_escaped():
