@@ -683,6 +683,7 @@ pre code { background: none; border: 0; padding: 0; color: inherit; }
 .card.warning { border-top-color: var(--warning); } .card.warning .n { color: var(--warning); }
 .card.info { border-top-color: var(--info); } .card.info .n { color: var(--info); }
 .card.passed { border-top-color: var(--ok); } .card.passed .n { color: var(--ok); }
+.card.zero .n { color: #b8c1ca; }
 nav a { color: var(--info); margin-right: 14px; text-decoration: none; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); }
@@ -853,14 +854,16 @@ def _svg_cell_counts(vms, x, y, col_w):
     return out
 
 
-def _legend():
+def _legend(moved):
     def dot(css, ring=False):
         extra = '<circle cx="9" cy="9" r="8" fill="none" stroke="#1f2933" stroke-width="1.2"/>' if ring else ""
         return (f'<svg class="placement" width="18" height="18">{extra}<circle class="vm {css}" cx="9" cy="9" r="{_SVG_R}"/></svg>')
 
     items = [(dot("on"), "running on its CSV's owner"), (dot("off"), "running off its CSV's owner"),
-             (dot("none"), "not on a CSV"), (dot("on stopped"), "not running (hollow)"), (dot("on", True), "moved by this run"),
-             ('<svg class="placement" width="22" height="14"><rect class="cell owner" x="1" y="1" width="20" height="12"/></svg>',
+             (dot("none"), "not on a CSV"), (dot("on stopped"), "not running (hollow)")]
+    if moved:
+        items.append((dot("on", True), "moved by this run"))
+    items += [('<svg class="placement" width="22" height="14"><rect class="cell owner" x="1" y="1" width="20" height="12"/></svg>',
               "the CSV owner's cell")]
     return '<div class="legend">' + "".join(f"<span>{icon}{_h(text)}</span>" for icon, text in items) + "</div>"
 
@@ -976,7 +979,7 @@ def _html_placement(report):
                          f'<table><tr><th>VM</th><th>Runs on</th><th>Volume</th><th>Volume owner</th></tr>{rows}</table></details>')
     return (f'<section id="placement"><h2>Placement</h2><p class="muted">Each row is a cluster shared volume, each '
             f'column a node; a VM is drawn in the cell of the node it runs on and the volume it lives on. Backups '
-            f'go best when a VM runs on the node that owns its volume.</p>{_legend()}'
+            f'go best when a VM runs on the node that owns its volume.</p>{_legend(after is not None)}'
             f'<div class="pictures">{"".join(figures)}</div>{"".join(lists)}</section>')
 
 
@@ -987,7 +990,7 @@ def to_html(report):
     by side when the report has both). Every value from the report is HTML-escaped."""
     summary = report["summary"]
     level, verdict = _verdict(summary)
-    cards = "".join(f'<div class="card {s}"><span class="n">{summary["by_severity"][s]}</span>'
+    cards = "".join(f'<div class="card {s}{"" if summary["by_severity"][s] else " zero"}"><span class="n">{summary["by_severity"][s]}</span>'
                     f'<span class="l">{SEVERITY_TITLES[s].lower()}</span></div>' for s in SEVERITIES)
     cards += (f'<div class="card passed"><span class="n">{summary["passed"]}</span><span class="l">of '
               f'{summary["checks"]} object checks passed</span></div>')

@@ -295,7 +295,8 @@ def test_html_is_one_self_contained_page():
     assert "http://" not in page and "https://" not in page and "url(" not in page
     assert [a["content"] for a in dom.find("meta") if a.get("http-equiv") == "Content-Security-Policy"] == [
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:"]
-    assert len(dom.find("style")) == 1 and len(dom.find("svg", "placement")) == 1 + 6  # the picture and the legend's icons
+    assert len(dom.find("style")) == 1 and len(dom.find("svg", "placement")) == 1 + 5  # the picture and the legend's icons
+    assert "moved by this run" not in dom.text  # a report of one moment has no run
 
 
 def test_html_has_summary_findings_by_severity_and_the_checks():
@@ -303,8 +304,8 @@ def test_html_has_summary_findings_by_severity_and_the_checks():
     dom = Dom(_report.to_html(report))
     text = dom.text
     assert "Not ready: 2 errors will make backups fail" in text
-    cards = [(a["class"].split()[1]) for a in dom.find("div", "card")]
-    assert cards == ["error", "warning", "info", "passed"]
+    cards = [a["class"] for a in dom.find("div", "card")]
+    assert cards == ["card error", "card warning", "card info zero", "card passed"]
     assert [a["id"] for a in dom.find("article", "group")] == [
         "checkpoint_type.not_production", "scsi_controller.missing", "csv_placement.off_owner"]
     assert [r["data-check"] for r in dom.find("tr", "finding")] == ["checkpoint_type", "scsi_controller", "csv_placement"]
@@ -390,7 +391,7 @@ def test_html_placement_before_and_after_side_by_side_marks_moved_vms():
     assert len(before_dom.find("circle", "off")) == 1 and len(after_dom.find("circle", "off")) == 0
     assert len(before_dom.find("circle", "moved")) == 0
     assert len(after_dom.find("circle", "moved")) == 1 and len(after_dom.find("circle", "ring")) == 1
-    assert "moved from HV01" in after_dom.text
+    assert "moved from HV01" in after_dom.text and "moved by this run" in Dom(page).text
     assert "1 of 4 VMs off their CSV owner" in before_dom.text and "0 of 4 VMs off their CSV owner" in after_dom.text
     text = _report.to_markdown(report)
     assert "Before the run, VMs off their CSV owner: 1 of 4." in text and "After the run, VMs off their CSV owner: 0 of 4." in text
