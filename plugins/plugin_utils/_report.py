@@ -227,14 +227,14 @@ def _normalize_fix(fix):
     return {"text": fix.get("text") or "", "module": fix.get("module"), "role": fix.get("role"), "command": fix.get("command")}
 
 
-def normalize_finding(finding, view=None, index=0):
+def _normalize_finding(finding, index, vms):
     """A finding in the documented shape and key order; one in the older flat shape (no ``object``) is
     converted with :func:`finding_from_legacy`. Raises :class:`ReportError` naming what is wrong."""
     where = f"finding {index}"
     if not isinstance(finding, dict):
         raise ReportError(f"report: {where} must be a mapping, got {type(finding).__name__}")
     if "object" not in finding:
-        finding = finding_from_legacy(finding, view)
+        finding = finding_from_legacy(finding, vm_index=vms)
     check = finding.get("check")
     if not isinstance(check, str) or not check:
         raise ReportError(f"report: {where} has no check: {finding!r}")
@@ -314,7 +314,8 @@ def build_report(view, findings, checked=None, policy=None, before_view=None, ti
     stamp = _iso(generated if generated is not None else datetime.now(timezone.utc))
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", stamp or ""):
         raise ReportError(f"report: generated={generated!r} is not an ISO 8601 time")
-    normalized = sorted((normalize_finding(f, view, i) for i, f in enumerate(findings)), key=_finding_order)
+    vms = _vm_index(view)
+    normalized = sorted((_normalize_finding(f, i, vms) for i, f in enumerate(findings)), key=_finding_order)
     checked = _merge_checked(checked, normalized)
     return {
         "title": str(title),
@@ -385,17 +386,26 @@ LEGACY_CHECKS = {
 }
 
 
-def _vm_id(view, name, node):
-    matches = [vm for vm in (view or {}).get("vms", []) if _key(vm.get("Name")) == _key(name)]
+def _vm_index(view):
+    """``{name, casefolded: [VMs of that name]}`` of a view."""
+    index = {}
+    for vm in (view or {}).get("vms", []):
+        index.setdefault(_key(vm.get("Name")), []).append(vm)
+    return index
+
+
+def _vm_id(vms, name, node):
+    matches = vms.get(_key(name), [])
     if len(matches) > 1:
         matches = [vm for vm in matches if _key(vm.get("Node")) == _key(node)]
     return matches[0].get("Id") if len(matches) == 1 else None
 
 
-def finding_from_legacy(finding, view=None):
+def finding_from_legacy(finding, view=None, vm_index=None):
     """A finding of ``_readiness.assess`` (``check, severity, target, node, message, fix`` as text) in the
     documented shape: code, object, impact, errors and a structured fix from :data:`LEGACY_CHECKS`, the
-    VM's id from ``view``. ``evidence`` is null: that findings engine reads no events."""
+    VM's id from ``view`` (or ``vm_index``, :func:`_vm_index` of it, when converting many). ``evidence`` is
+    null: that findings engine reads no events."""
     if not isinstance(finding, dict) or not finding.get("check"):
         raise ReportError(f"report: {finding!r} is not a finding (no check)")
     check = finding["check"]
@@ -403,6 +413,7 @@ def finding_from_legacy(finding, view=None):
     meta.update(meta.pop("by_severity", {}).get(finding.get("severity"), {}))
     kind = meta.get("kind", "vm")
     name, node = finding.get("target"), finding.get("node")
+    vm_id = _vm_id(vm_index if vm_index is not None else _vm_index(view), name, node) if kind == "vm" else None
     fix = finding.get("fix") or ""
     module = meta.get("module")
     if module and not str(fix).startswith(module):
@@ -411,7 +422,7 @@ def finding_from_legacy(finding, view=None):
         "check": check,
         "code": meta.get("code", check),
         "severity": finding.get("severity"),
-        "object": {"kind": kind, "name": name, "id": _vm_id(view, name, node) if kind == "vm" else None, "node": node},
+        "object": {"kind": kind, "name": name, "id": vm_id, "node": node},
         "target": name,
         "node": node,
         "message": finding.get("message"),
