@@ -215,7 +215,9 @@ def _normalize_evidence(evidence, where):
     events.sort(key=lambda e: e["time"] or "", reverse=True)
     seen = bool(evidence.get("seen", bool(events)))
     count = evidence.get("count")
-    return {"seen": seen, "count": int(count) if count is not None else len(events),
+    if count is not None and not (isinstance(count, int) and not isinstance(count, bool)):
+        raise ReportError(f"report: {where} evidence count must be a number, got {count!r}")
+    return {"seen": seen, "count": count if count is not None else len(events),
             "first": _iso(evidence.get("first")), "last": _iso(evidence.get("last")), "events": events}
 
 
@@ -270,7 +272,7 @@ def _finding_order(finding):
             finding["code"], _key(finding["node"]), finding["message"])
 
 
-def summarize(findings, checked):
+def _summary(findings, checked):
     """Totals per severity and per check, and how many (check, object) pairs were evaluated and passed."""
     by_severity = {severity: 0 for severity in SEVERITIES}
     by_check = {}
@@ -322,7 +324,7 @@ def build_report(view, findings, checked=None, policy=None, before_view=None, ti
         "generated": stamp,
         "cluster": _cluster_block(view),
         "policy": dict(policy or {}),
-        "summary": summarize(normalized, checked),
+        "summary": _summary(normalized, checked),
         "findings": normalized,
         "checked": checked,
         "placement": {

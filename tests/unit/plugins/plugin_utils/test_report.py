@@ -190,6 +190,8 @@ def test_evidence_is_normalized_newest_event_first():
     (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "error", "A", kind="disk")]), "finding 0 (c) has object kind 'disk'"),
     (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "error", "")]), "finding 0 (c) has no object name"),
     (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "error", "A", evidence=[1])]), "finding 0 evidence must be a mapping"),
+    (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "error", "A", evidence={"seen": True, "count": "3"})]),
+     "finding 0 evidence count must be a number, got '3'"),
     (lambda: _report.build_report(small_view(), [], checked={"c": "A"}), "checked['c'] must be a list of object names, got str"),
     (lambda: _report.to_junit(small_report(), threshold="fatal"), "threshold 'fatal' is not one of error, warning, info"),
 ])
