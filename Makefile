@@ -19,7 +19,7 @@ COLLECTION_LINK := .collections/ansible_collections/hyperv/backup
 export PYTHONPATH := $(CURDIR)/tools
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv venv-newest collection test test-unit test-integration test-ps test-newest demo lab lab-down bench lint docs clean
+.PHONY: help venv venv-newest collection browser test test-unit test-integration test-ps test-newest demo lab lab-down bench lint docs clean
 
 help:
 	@echo "make demo        run the readiness playbook against a simulated 3-node Hyper-V cluster and show the report"
@@ -49,12 +49,21 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
-test: venv
+# The integration tests render the HTML report in a real headless browser: Debian's chromium, installed
+# when missing (as root, or through sudo).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (the HTML report's browser test needs it)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; }
+
+test: venv browser
 	$(MAKE) --no-print-directory _suite VENV_USED=$(VENV)
 	@if [ -n "$(PYTHON_NEWEST)" ]; then $(MAKE) --no-print-directory test-newest; \
 	 else echo "python3.13 not found: the newest-ansible pass is skipped"; fi
 
-test-newest: venv-newest
+test-newest: venv-newest browser
 	$(MAKE) --no-print-directory _suite VENV_USED=$(VENV_NEWEST)
 
 _suite:
@@ -64,7 +73,7 @@ _suite:
 test-unit: venv
 	$(VENV)/bin/python -m pytest -q tests/unit tests/hvsim tests/sanity
 
-test-integration: venv
+test-integration: venv browser
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m pytest -q tests/integration
 
 test-ps: venv
