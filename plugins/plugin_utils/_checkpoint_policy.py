@@ -101,13 +101,20 @@ def parse_version(text):
     return int(parts[0]), int(parts[1])
 
 
-def version_refusal(target, version):
-    """Why a VM of configuration ``version`` cannot get ``target``, or None when it can (or the version is
-    unknown: the host then reports what ``Set-VM`` says)."""
+def version_too_old(target, version):
+    """Whether a VM of configuration ``version`` cannot get ``target`` (False when the version is unknown:
+    the host then reports what ``Set-VM`` says)."""
     parsed = parse_version(version)
-    if target not in PRODUCTION_FAMILY or parsed is None or parsed >= PRODUCTION_MIN_VERSION:
+    return target in PRODUCTION_FAMILY and parsed is not None and parsed < PRODUCTION_MIN_VERSION
+
+
+MIN_VERSION_TEXT = ".".join(str(n) for n in PRODUCTION_MIN_VERSION)
+
+
+def version_refusal(target, version):
+    """Why a VM of configuration ``version`` cannot get ``target`` and what fixes it, or None when it can."""
+    if not version_too_old(target, version):
         return None
-    minimum = ".".join(str(n) for n in PRODUCTION_MIN_VERSION)
-    return (f"configuration version {version}: {target} checkpoints need version {minimum} or later; "
+    return (f"configuration version {version}: {target} checkpoints need version {MIN_VERSION_TEXT} or later; "
             f"upgrade the VM with Update-VMVersion (the VM must be off, and it cannot be undone: the VM then "
             f"runs only on hosts that support the new version), then run this again")
