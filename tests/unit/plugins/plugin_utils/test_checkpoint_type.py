@@ -201,3 +201,35 @@ def test_diff_shows_only_vms_that_change_keyed_by_name():
 def test_module_args_carry_only_the_operations():
     plan = planner.plan(facts(), {"checkpoint_type": "Production", "vms": ["SQL01"]})
     assert planner.module_args(plan, {}) == {"operations": plan["operations"]}
+
+
+def twins():
+    return node("HV01", [
+        vm("DUP", Id="11111111-1111-4111-8111-111111111111", CheckpointType="Standard"),
+        vm("dup", Id="22222222-2222-4222-8222-222222222222", CheckpointType="Disabled"),
+        vm("SQL01", CheckpointType="Standard"),
+    ])
+
+
+def test_two_vms_of_one_name_are_planned_reported_and_diffed_apart():
+    plan = planner.plan(twins(), {"checkpoint_type": "Production", "vms": ["DUP"]})
+    assert [(op["name"], op["id"][:8]) for op in plan["operations"]] == [("DUP", "11111111"), ("dup", "22222222")]
+    final = planner.merge(plan, {"vms": [
+        {"id": "11111111-1111-4111-8111-111111111111", "status": "changed", "after": {"CheckpointType": "Production"}},
+        {"id": "22222222-2222-4222-8222-222222222222", "status": "failed", "error": "Set-VM: denied",
+         "after": {"CheckpointType": "Disabled"}},
+    ]})
+    assert [(e["name"], e["status"]) for e in final["vms"]] == [("DUP", "changed"), ("dup", "failed")]
+    assert final["counts"] == {"selected": 2, "changed": 1, "ok": 0, "pending": 0, "failed": 1}
+    assert diff(planner.merge(plan, None)["vms"]) == {
+        "before": {"DUP (11111111-1111-4111-8111-111111111111)": {"CheckpointType": "Standard"},
+                   "dup (22222222-2222-4222-8222-222222222222)": {"CheckpointType": "Disabled"}},
+        "after": {"DUP (11111111-1111-4111-8111-111111111111)": {"CheckpointType": "Production"},
+                  "dup (22222222-2222-4222-8222-222222222222)": {"CheckpointType": "Production"}},
+    }
+
+
+def test_a_shared_name_is_keyed_by_id_even_when_only_one_of_them_changes():
+    plan = planner.plan(twins(), {"checkpoint_type": "Disabled"})
+    assert set(diff(planner.merge(plan, None)["vms"])["after"]) == {"DUP (11111111-1111-4111-8111-111111111111)",
+                                                                     "SQL01"}
