@@ -132,9 +132,10 @@ def cluster_view(node_facts):
                     f" the view uses {reporter}'s (a volume moved while facts were gathered?)"
                 )
 
+    # A VM's role by its VM ID; by name only for roles without one (names need not be unique).
     role_owner = {}
     for role in (cluster or {}).get("VMRoles", []) or []:
-        role_owner[role["Name"].upper()] = role.get("OwnerNode")
+        role_owner.setdefault(str(role.get("VMId") or "").lower() or role["Name"].upper(), role.get("OwnerNode"))
 
     nodes, by_id, conflicts = {}, {}, []
     for facts in facts_list:
@@ -147,7 +148,7 @@ def cluster_view(node_facts):
                 by_id[key] = entry
                 continue
             kept = by_id[key]
-            owner = (role_owner.get(vm["Name"].upper()) or "").upper()
+            owner = (role_owner.get(key) or role_owner.get(vm["Name"].upper()) or "").upper()
             if owner == name.upper() or (owner != kept["Node"].upper() and entry.get("State") == "Running" and kept.get("State") != "Running"):
                 by_id[key] = entry
             conflicts.append({"Id": key, "Name": vm["Name"], "Nodes": sorted({kept["Node"], name}), "KeptNode": by_id[key]["Node"]})
