@@ -110,8 +110,9 @@ def test_two_vms_of_one_name_stay_two_and_a_reported_twice_vm_follows_its_role_b
     second = vm("twin", Id="22222222-2222-4222-8222-222222222222")
     stale_second = dict(second, State="Off")
     hv01, hv02 = node("HV01", [first, stale_second]), node("HV02", [second])
-    roles = [{"Name": "TWIN", "VMId": first["Id"], "OwnerNode": "HV01"},
-             {"Name": "twin", "VMId": second["Id"], "OwnerNode": "HV02"}]
+    # By name, "TWIN" would be HV01's role (the last one listed) and the stale copy would be kept.
+    roles = [{"Name": "twin", "VMId": second["Id"], "OwnerNode": "HV02"},
+             {"Name": "TWIN", "VMId": first["Id"], "OwnerNode": "HV01"}]
     for facts in (hv01, hv02):
         facts["cluster"]["VMRoles"] = roles
     view = cluster_view([hv01, hv02])
