@@ -73,12 +73,18 @@ test-ps: venv
 demo: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m hvsim demo --model $(MODEL)
 
+# How messages tell the user to stop the lab: this Makefile's command, with LAB_DIR when it is not the default.
+LAB_DOWN := make lab-down$(if $(filter-out .hvsim,$(LAB_DIR)), LAB_DIR=$(LAB_DIR))
+
 lab: venv
-	$(VENV)/bin/python -m hvsim start --model $(MODEL) --dir $(LAB_DIR)
-	@echo "try: .venv/bin/ansible -i $(LAB_DIR)/inventory.yml all -m hyperv.backup.host_facts"
+	@$(VENV)/bin/python -m hvsim start --model $(MODEL) --dir $(LAB_DIR) --stop-command '$(LAB_DOWN)' >/dev/null
+	@echo "hvsim runs the cluster of $(MODEL); inventory: $(LAB_DIR)/inventory.yml (group hv)"
+	@echo "try:  $(VENV)/bin/ansible -i $(LAB_DIR)/inventory.yml hv -m hyperv.backup.host_facts -a gather_subset=vms"
+	@echo "stop: $(LAB_DOWN)"
 
 lab-down:
-	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m hvsim stop --dir $(LAB_DIR); fi
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m hvsim stop --dir $(LAB_DIR); \
+	 else rm -f $(LAB_DIR)/inventory.yml $(LAB_DIR)/hvsim.json; fi
 
 bench: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python tests/bench/run.py
