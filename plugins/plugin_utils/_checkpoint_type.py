@@ -32,6 +32,7 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils._checkpoint_policy i
 from ansible_collections.hyperv.backup.plugins.plugin_utils._selection import select_vms
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError, finish
 
+
 def check_options(options):
     """Validate what the argument spec cannot; returns ``(target type or None, compliant types or None)``.
     Raises :class:`PlanError` naming the value."""
