@@ -23,7 +23,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 help:
 	@echo "make demo        run the readiness playbook against a simulated 3-node Hyper-V cluster and show the report"
-	@echo "make test        every test: unit, integration against hvsim, PowerShell parse check, on ansible-core 2.19/Python 3.11 and the newest ansible-core/Python 3.13"
+	@echo "make test        every test: unit, integration against hvsim, PowerShell parse check, docs lint, on ansible-core 2.19/Python 3.11 and the newest ansible-core/Python 3.13"
 	@echo "make lab         start hvsim in the background (MODEL=<file>), inventory in $(LAB_DIR)/inventory.yml"
 	@echo "make lab-down    stop it"
 	@echo "make bench       benchmarks (tests/bench/README.md)"
@@ -82,12 +82,18 @@ test-ps: venv
 demo: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m hvsim demo --model $(MODEL)
 
+# How messages tell the user to stop the lab: this Makefile's command, with LAB_DIR when it is not the default.
+LAB_DOWN := make lab-down$(if $(filter-out .hvsim,$(LAB_DIR)), LAB_DIR=$(LAB_DIR))
+
 lab: venv
-	$(VENV)/bin/python -m hvsim start --model $(MODEL) --dir $(LAB_DIR)
-	@echo "try: .venv/bin/ansible -i $(LAB_DIR)/inventory.yml all -m hyperv.backup.host_facts"
+	@$(VENV)/bin/python -m hvsim start --model $(MODEL) --dir $(LAB_DIR) --stop-command '$(LAB_DOWN)' >/dev/null
+	@echo "hvsim runs the cluster of $(MODEL); inventory: $(LAB_DIR)/inventory.yml (group hv)"
+	@echo "try:  $(VENV)/bin/ansible -i $(LAB_DIR)/inventory.yml hv -m hyperv.backup.host_facts -a gather_subset=vms"
+	@echo "stop: $(LAB_DOWN)"
 
 lab-down:
-	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m hvsim stop --dir $(LAB_DIR); fi
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m hvsim stop --dir $(LAB_DIR); \
+	 else rm -f $(LAB_DIR)/inventory.yml $(LAB_DIR)/hvsim.json; fi
 
 bench: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python tests/bench/run.py

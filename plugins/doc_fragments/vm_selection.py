@@ -11,14 +11,21 @@ options:
         registered on the node; an empty list selects no VM (a computed list that comes out empty never
         means all).
       - A VM ID is a GUID as C(Get-VM) shows it (C(d9e0eb0a-5b37-508e-9173-67e9ade83acf)), braces and
-        case do not matter. A value that looks like an ID but is not one is an error.
+        case do not matter. A value that looks like an ID but is not one, and is not the name of a VM, is
+        an error.
       - A glob pattern uses C(*), C(?) and C([...]) and is matched without regard to case, as Windows
-        compares VM names. A pattern that matches nothing is not an error.
-      - Any other value is a VM name, compared without regard to case.
+        compares VM names. A pattern that matches nothing is not an error. A pattern also selects a VM named
+        exactly like it; to match C(*), C(?) or C([) literally, enclose it in brackets (C([[])).
+      - Any other value is a VM name, compared without regard to case but otherwise exactly (spaces
+        included).
+      - Names are data, never code. Quotes, C(;), C($), C($()), backticks and non-ASCII letters are valid in
+        VM names and patterns and reach the host unchanged. Only control characters (line breaks, tabs, ...)
+        are refused; select such a VM by its ID.
+      - Hyper-V allows two VMs of the same name; a name selects every VM of that name, and results tell
+        them apart by ID.
       - An ID or name that matches no VM of the node is an error naming it, except the name or ID of a
         clustered VM role owned by another node of the same failover cluster, which is reported under
         RV(elsewhere) and left to that node (run the task on every node of the cluster).
-      - Values containing quotes, semicolons, backticks, C($) or control characters are rejected.
     type: list
     elements: str
   exclude:

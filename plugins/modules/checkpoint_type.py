@@ -21,19 +21,35 @@ extends_documentation_fragment:
 options:
   checkpoint_type:
     description:
-      - The checkpoint type the VMs must have.
+      - The checkpoint type a VM gets when its type is not one of O(compliant_types).
       - C(Production) uses VSS (or a file system freeze on Linux) in the guest and falls back to a
         standard checkpoint when it cannot; C(ProductionOnly) fails instead of falling back; C(Standard)
         also saves the memory state; C(Disabled) allows no checkpoints, which also breaks host-level
         backups.
+      - C(Production) and C(ProductionOnly) need VM configuration version 6.2 or later. An older VM is
+        left alone, with status C(pending) and a message naming its version and the fix
+        (C(Update-VMVersion), which needs the VM off and cannot be undone, so this module never runs it).
       - At least one of O(checkpoint_type) and O(automatic_checkpoints) is needed.
     type: str
+    choices: [Disabled, Production, ProductionOnly, Standard]
+  compliant_types:
+    description:
+      - The checkpoint types that are left alone. A VM with another type gets O(checkpoint_type).
+      - By default, O(checkpoint_type) and any stricter type of the production family. V(Production) leaves
+        C(Production) and C(ProductionOnly) VMs alone (both give application-consistent backups, which is what
+        the P(hyperv.backup.readiness#filter) check accepts by default), so a VM is never downgraded from
+        C(ProductionOnly) to C(Production). Any other type leaves only itself alone.
+      - Must include O(checkpoint_type) (otherwise a VM given it would be changed again on every run).
+        Needs O(checkpoint_type).
+    type: list
+    elements: str
     choices: [Disabled, Production, ProductionOnly, Standard]
   automatic_checkpoints:
     description:
       - Whether Hyper-V takes a checkpoint when the VM starts. Leave unset to keep what the VMs have.
-      - Needs a host of Windows build 16299 (version 1709) or later; on an older host the task fails
-        before changing anything, naming the host and its build.
+      - A host without automatic checkpoints (Windows Server 2016 and older, where C(Set-VM) has no
+        C(AutomaticCheckpointsEnabled) parameter) is left alone for this setting, with a note in RV(notes);
+        the checkpoint type is still applied there.
     type: bool
 attributes:
   check_mode:
@@ -44,6 +60,8 @@ attributes:
     support: full
 notes:
   - Changing the checkpoint type or automatic checkpoints does not need the VM to be off.
+  - Hyper-V allows two VMs of the same name. Results list each VM with its ID; the diff keys such VMs as
+    C(<name> (<id>)).
 seealso:
   - module: hyperv.backup.host_facts
   - module: hyperv.backup.scsi_controller
@@ -61,10 +79,15 @@ EXAMPLES = r"""
 # Ad hoc, every VM of every host of the inventory group hv, dry run with diff:
 #   ansible hv -m hyperv.backup.checkpoint_type -a 'checkpoint_type=Production' --check --diff
 
-- name: Production checkpoints and no automatic checkpoints on every VM
+- name: Production checkpoints and no automatic checkpoints on every VM (ProductionOnly VMs are left alone)
   hyperv.backup.checkpoint_type:
     checkpoint_type: Production
     automatic_checkpoints: false
+
+- name: Production for every VM, leaving alone the VMs that must not be checkpointed (Disabled)
+  hyperv.backup.checkpoint_type:
+    checkpoint_type: Production
+    compliant_types: [Production, ProductionOnly, Disabled]
 
 - name: ProductionOnly for the SQL Server VMs, by pattern, except a test VM
   hyperv.backup.checkpoint_type:
@@ -111,18 +134,33 @@ vms:
       type: dict
       sample: {CheckpointType: Production, AutomaticCheckpointsEnabled: false}
     status:
-      description: C(ok) (nothing to do), C(changed) (changed, or would change in check mode) or C(failed).
+      description:
+        - C(ok) (nothing to do), C(changed) (changed, or would change in check mode), C(pending) (left
+          alone because its configuration version is too old for the asked type, see C(msg)) or C(failed).
       type: str
       sample: changed
     msg:
-      description: Why a VM failed, as the host reported it.
+      description: Why a VM failed, as the host reported it, or why it is pending and what fixes it.
       type: str
-      returned: when status is failed
+      returned: when status is failed or pending
 counts:
   description: How many VMs were selected and how many ended in each status.
   returned: always
   type: dict
   sample: {selected: 3, changed: 2, ok: 1, pending: 0, failed: 0}
+pending:
+  description: The VMs left alone and why (also in their RV(vms) entries).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 3f2504e0-4f89-11d3-9a0c-0305e82c3301, name: LEGACY01,
+            reason: "configuration version 5.0: Production checkpoints need version 6.2 or later; ..."}]
+notes:
+  description: What was left alone on the whole host and why, such as automatic checkpoints on a host without them.
+  returned: always
+  type: list
+  elements: str
+  sample: ["automatic_checkpoints: HV04 (Windows build 14393) has no automatic checkpoints (...): the setting was left alone on its VMs"]
 elsewhere:
   description: VMs named (by name or ID) in O(vms) that are clustered VM roles owned by another node, left to that node.
   returned: always
@@ -130,7 +168,9 @@ elsewhere:
   elements: dict
   sample: [{name: WEB01, node: HV02}]
 diff:
-  description: Per-VM settings before and after, keyed by VM name, for the VMs that change.
+  description:
+    - Per-VM settings before and after, keyed by VM name, for the VMs that change.
+    - VMs that share a name are keyed C(<name> (<id>)), so none hides another.
   returned: in diff mode
   type: dict
   sample: {before: {SQL01: {CheckpointType: Standard}}, after: {SQL01: {CheckpointType: Production}}}

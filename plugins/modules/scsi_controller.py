@@ -156,7 +156,7 @@ elsewhere:
   elements: dict
   sample: [{name: WEB01, node: HV02}]
 diff:
-  description: Per-VM controller counts before and after, keyed by VM name, for the VMs that change.
+  description: Per-VM controller counts before and after, keyed by VM name (C(<name> (<id>)) for VMs that share a name), for the VMs that change.
   returned: in diff mode
   type: dict
   sample: {before: {WEB01: {ScsiControllers: 0}}, after: {WEB01: {ScsiControllers: 1}}}

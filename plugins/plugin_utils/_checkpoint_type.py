@@ -1,69 +1,106 @@
 """Planner of ``hyperv.backup.checkpoint_type``: which VMs need ``Set-VM -CheckpointType`` /
 ``-AutomaticCheckpointsEnabled``, from one node's facts. Plain functions over plain data.
 
-A plan is ``{'vms': [entry...], 'operations': [op...], 'elsewhere': [...]}``:
+A plan is ``{'vms': [entry...], 'operations': [op...], 'pending': [...], 'notes': [str...], 'elsewhere': [...]}``:
 
-- entry: ``{'id', 'name', 'before', 'after', 'status'}`` with ``status`` ``ok`` (nothing to do) or
-  ``changed`` (will change); ``before`` / ``after`` hold only the managed settings, under the names
-  ``Get-VM`` gives them (``CheckpointType``, ``AutomaticCheckpointsEnabled``).
+- entry: ``{'id', 'name', 'before', 'after', 'status', 'msg'?}`` with ``status`` ``ok`` (nothing to do),
+  ``changed`` (will change) or ``pending`` (left alone, ``msg`` says why and what fixes it); ``before`` /
+  ``after`` hold only the managed settings, under the names ``Get-VM`` gives them (``CheckpointType``,
+  ``AutomaticCheckpointsEnabled``).
 - op: what ``checkpoint_type.ps1`` is told to do for one VM: ``{'id', 'name', 'checkpoint_type'?,
   'automatic_checkpoints'?}`` with only the settings that differ.
 
+Which types are compliant (left alone) and which one a non-compliant VM gets is ``_checkpoint_policy``'s
+notion: ``checkpoint_type: Production`` leaves ``ProductionOnly`` VMs alone unless ``compliant_types``
+says otherwise.
+
 Changing the checkpoint type or automatic checkpoints is allowed in any VM state (Hyper-V Manager and
-``Set-VM`` change them on a running VM), so nothing is pending here.
+``Set-VM`` change them on a running VM). Two things are refused before anything is sent:
+
+- a VM whose configuration version is older than 6.2 cannot get Production checkpoints: it is ``pending``
+  (nothing is sent for it, not even automatic checkpoints) with the version and the fix (``Update-VMVersion``,
+  which needs the VM off and cannot be undone, so this module never does it on its own);
+- a host without automatic checkpoints (it reports ``node.AutomaticCheckpointsSupported: false``: Windows
+  Server 2016 and older) is left alone for that setting, with a note; the checkpoint type is still applied.
 """
+from ansible_collections.hyperv.backup.plugins.plugin_utils._checkpoint_policy import (
+    CheckpointPolicyError,
+    canonical_type,
+    compliant_types,
+    version_refusal,
+)
 from ansible_collections.hyperv.backup.plugins.plugin_utils._selection import select_vms
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError, finish
 
-CHECKPOINT_TYPES = ("Disabled", "Production", "ProductionOnly", "Standard")
-# Windows 10 / Windows Server version 1709: the first build with automatic checkpoints.
-AUTOMATIC_CHECKPOINTS_MIN_BUILD = 16299
+
+def check_options(options):
+    """Validate what the argument spec cannot; returns ``(target type or None, compliant types or None)``.
+    Raises :class:`PlanError` naming the value."""
+    want_type = options.get("checkpoint_type")
+    given = options.get("compliant_types")
+    if want_type is None and options.get("automatic_checkpoints") is None:
+        raise PlanError("checkpoint_type: give checkpoint_type, automatic_checkpoints or both")
+    if want_type is None:
+        if given is not None:
+            raise PlanError("compliant_types: it says which checkpoint types to leave alone when checkpoint_type "
+                            "is set; give checkpoint_type too")
+        return None, None
+    try:
+        want_type = canonical_type(want_type)
+        return want_type, compliant_types(want_type, given)
+    except CheckpointPolicyError as err:
+        raise PlanError(str(err)) from None
 
 
-def _canonical_type(value):
-    for known in CHECKPOINT_TYPES:
-        if str(value).lower() == known.lower():
-            return known
-    raise PlanError(f"checkpoint_type: unknown value '{value}'; choose from {', '.join(CHECKPOINT_TYPES)}")
+def _automatic_checkpoints_note(node):
+    build = node.get("OsBuild")
+    built = f" (Windows build {build})" if build else ""
+    return (f"automatic_checkpoints: {node.get('Name', 'this host')}{built} has no automatic checkpoints "
+            "(Set-VM has no AutomaticCheckpointsEnabled parameter there; Windows Server 2016 and older): "
+            "the setting was left alone on its VMs")
 
 
 def plan(facts, options):
-    """``options``: ``checkpoint_type`` (or None), ``automatic_checkpoints`` (bool or None), ``vms``,
-    ``exclude``, ``query``. Raises :class:`PlanError` naming the bad value."""
-    want_type = options.get("checkpoint_type")
+    """``options``: ``checkpoint_type`` (or None), ``compliant_types`` (or None: the default for the type),
+    ``automatic_checkpoints`` (bool or None), ``vms``, ``exclude``, ``query``. Raises :class:`PlanError`
+    naming the bad value."""
+    want_type, accepted = check_options(options)
     want_auto = options.get("automatic_checkpoints")
-    if want_type is None and want_auto is None:
-        raise PlanError("checkpoint_type: give checkpoint_type, automatic_checkpoints or both")
-    if want_type is not None:
-        want_type = _canonical_type(want_type)
     node = facts.get("node") or {}
+    notes = []
     if want_auto is not None and not node.get("AutomaticCheckpointsSupported", False):
-        raise PlanError(
-            f"automatic_checkpoints: {node.get('Name', 'this host')} runs Windows build {node.get('OsBuild', '?')}, "
-            f"which has no automatic checkpoints (they need build {AUTOMATIC_CHECKPOINTS_MIN_BUILD}, version 1709, "
-            "or later); leave automatic_checkpoints unset for this host"
-        )
+        notes.append(_automatic_checkpoints_note(node))
+        want_auto = None
 
     selection = select_vms(facts, options.get("vms"), options.get("exclude"), options.get("query"))
-    entries, operations = [], []
+    entries, operations, pending = [], [], []
     for vm in selection["selected"]:
         before, after, op = {}, {}, {"id": str(vm["Id"]).lower(), "name": vm["Name"]}
         if want_type is not None:
             before["CheckpointType"] = vm.get("CheckpointType")
-            after["CheckpointType"] = want_type
-            if vm.get("CheckpointType") != want_type:
+            if vm.get("CheckpointType") in accepted:
+                after["CheckpointType"] = vm.get("CheckpointType")
+            else:
+                after["CheckpointType"] = want_type
                 op["checkpoint_type"] = want_type
         if want_auto is not None:
             before["AutomaticCheckpointsEnabled"] = vm.get("AutomaticCheckpointsEnabled")
             after["AutomaticCheckpointsEnabled"] = bool(want_auto)
             if vm.get("AutomaticCheckpointsEnabled") is not bool(want_auto):
                 op["automatic_checkpoints"] = bool(want_auto)
-        changing = len(op) > 2
-        entries.append({"id": op["id"], "name": vm["Name"], "before": before,
-                        "after": after if changing else dict(before), "status": "changed" if changing else "ok"})
-        if changing:
+        entry = {"id": op["id"], "name": vm["Name"], "before": before}
+        refusal = version_refusal(want_type, vm.get("Version")) if "checkpoint_type" in op else None
+        if refusal:
+            entry.update(after=dict(before), status="pending", msg=refusal)
+            pending.append({"id": op["id"], "name": vm["Name"], "reason": refusal})
+        elif len(op) > 2:
+            entry.update(after=after, status="changed")
             operations.append(op)
-    return {"vms": entries, "operations": operations, "elsewhere": selection["elsewhere"]}
+        else:
+            entry.update(after=dict(before), status="ok")
+        entries.append(entry)
+    return {"vms": entries, "operations": operations, "pending": pending, "notes": notes,
+            "elsewhere": selection["elsewhere"]}
 
 
 def module_args(the_plan, options):
@@ -72,5 +109,10 @@ def module_args(the_plan, options):
 
 
 def merge(the_plan, apply_result):
-    """Final per-VM entries and counts: the plan, with what ``checkpoint_type.ps1`` reported per VM."""
-    return finish(the_plan, apply_result)
+    """Final per-VM entries, counts, ``pending`` and ``notes``: the plan, with what ``checkpoint_type.ps1``
+    reported per VM."""
+    final = finish(the_plan, apply_result)
+    final["pending"] = [{"id": e["id"], "name": e["name"], "reason": e.get("msg", "")}
+                        for e in final["vms"] if e["status"] == "pending"]
+    final["notes"] = list(the_plan.get("notes") or [])
+    return final

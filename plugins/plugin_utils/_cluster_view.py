@@ -4,6 +4,7 @@ Each node reports what it sees (facts per node); the controller puts them togeth
 view every VM appears once, with the node it is registered on and the Cluster Shared Volume it lives on.
 """
 from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import is_under, normalize, parent
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
 
 
 class ClusterViewError(ValueError):
@@ -13,7 +14,7 @@ class ClusterViewError(ValueError):
 def _check_facts(index, facts):
     if not isinstance(facts, dict):
         raise ClusterViewError(
-            f"cluster_view: item {index} is a {type(facts).__name__}, not the hyperv_backup facts of a node"
+            f"cluster_view: item {index} is {describe_type(facts)}, not the hyperv_backup facts of a node (a mapping)"
         )
     if "ansible_facts" in facts:  # a whole module result
         facts = facts["ansible_facts"]
@@ -99,7 +100,7 @@ def cluster_view(node_facts):
         node_facts = list(node_facts.values())
     if not isinstance(node_facts, (list, tuple)):
         raise ClusterViewError(
-            f"cluster_view: expected a list of hyperv_backup facts, got {type(node_facts).__name__}"
+            f"cluster_view: expected a list of hyperv_backup facts (or a mapping of them by host), got {describe_type(node_facts)}"
         )
     facts_list = _merge_same_node([_check_facts(i, f) for i, f in enumerate(node_facts)])
 
@@ -131,9 +132,10 @@ def cluster_view(node_facts):
                     f" the view uses {reporter}'s (a volume moved while facts were gathered?)"
                 )
 
+    # A VM's role by its VM ID; by name only for roles without one (names need not be unique).
     role_owner = {}
     for role in (cluster or {}).get("VMRoles", []) or []:
-        role_owner[role["Name"].upper()] = role.get("OwnerNode")
+        role_owner.setdefault(str(role.get("VMId") or "").lower() or role["Name"].upper(), role.get("OwnerNode"))
 
     nodes, by_id, conflicts = {}, {}, []
     for facts in facts_list:
@@ -146,7 +148,7 @@ def cluster_view(node_facts):
                 by_id[key] = entry
                 continue
             kept = by_id[key]
-            owner = (role_owner.get(vm["Name"].upper()) or "").upper()
+            owner = (role_owner.get(key) or role_owner.get(vm["Name"].upper()) or "").upper()
             if owner == name.upper() or (owner != kept["Node"].upper() and entry.get("State") == "Running" and kept.get("State") != "Running"):
                 by_id[key] = entry
             conflicts.append({"Id": key, "Name": vm["Name"], "Nodes": sorted({kept["Node"], name}), "KeptNode": by_id[key]["Node"]})

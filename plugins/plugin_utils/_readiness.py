@@ -2,15 +2,30 @@
 
 Plain data in, plain data out: ``assess(view, policy, now)`` returns findings, each naming the check,
 its target and the fix. The checks and their sources are listed in docs/backup-baseline.md.
+
+The policy's ``checkpoint_types`` are the compliant checkpoint types of ``_checkpoint_policy`` (the first
+is what a non-compliant VM gets), so the report accepts exactly what ``hyperv.backup.checkpoint_type``
+leaves alone. ``validate_policy`` checks a policy before it is used and names any bad value.
 """
 from datetime import datetime, timezone
+from numbers import Real
 
+from ansible_collections.hyperv.backup.plugins.plugin_utils._checkpoint_policy import (
+    DEFAULT_TARGET,
+    CheckpointPolicyError,
+    default_compliant_types,
+    MIN_VERSION_TEXT,
+    remediation_args,
+    type_list,
+    version_too_old,
+)
 from ansible_collections.hyperv.backup.plugins.plugin_utils._sid import vm_sid
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type, shown
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vss import parse_vss_writers
 from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import normalize
 
 DEFAULT_POLICY = {
-    "checkpoint_types": ["Production", "ProductionOnly"],
+    "checkpoint_types": default_compliant_types(DEFAULT_TARGET),
     "automatic_checkpoints": False,
     "scsi_controllers": 1,
     "vss_accounts": [],
@@ -20,6 +35,60 @@ DEFAULT_POLICY = {
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 FULL_CONTROL = "FullControl"
+MAX_SCSI_CONTROLLERS = 4
+# The characters PowerShell takes for a single quote (ASCII and typographic); doubled inside '...'.
+_PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+
+
+class PolicyError(ValueError):
+    """A readiness policy that is not valid; the message names the key, the value and its type."""
+
+
+def _bad(key, value, wanted):
+    return PolicyError(f"policy.{key}: {shown(value)} is {describe_type(value)}; {wanted}")
+
+
+def validate_policy(policy):
+    """The full policy (defaults for the keys not given), checked; raises :class:`PolicyError`."""
+    if policy is None:
+        policy = {}
+    if not isinstance(policy, dict):
+        raise PolicyError(f"policy: {shown(policy)} is {describe_type(policy)}; give a mapping of "
+                          f"{', '.join(DEFAULT_POLICY)}")
+    unknown = sorted(str(key) for key in policy if key not in DEFAULT_POLICY)
+    if unknown:
+        raise PolicyError(f"policy: unknown keys {', '.join(unknown)}; known: {', '.join(DEFAULT_POLICY)}")
+    merged = {**DEFAULT_POLICY, **policy}
+    try:
+        merged["checkpoint_types"] = type_list(merged["checkpoint_types"], "policy.checkpoint_types")
+    except CheckpointPolicyError as err:
+        raise PolicyError(str(err)) from None
+    for key in ("automatic_checkpoints", "vm_on_csv_owner"):
+        value = merged[key]
+        if not isinstance(value, bool) and not (key == "automatic_checkpoints" and value is None):
+            raise _bad(key, value, "give true or false" + (" (or null: not checked)" if key == "automatic_checkpoints" else ""))
+    value = merged["scsi_controllers"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SCSI_CONTROLLERS:
+        raise _bad("scsi_controllers", value, f"give a whole number from 0 to {MAX_SCSI_CONTROLLERS}")
+    value = merged["recovery_checkpoint_max_age_hours"]
+    if isinstance(value, bool) or not isinstance(value, Real) or value < 0:
+        raise _bad("recovery_checkpoint_max_age_hours", value, "give a number of hours, 0 or more")
+    accounts = merged["vss_accounts"]
+    if isinstance(accounts, str) or not isinstance(accounts, (list, tuple)):
+        raise _bad("vss_accounts", accounts, "give a list of accounts, such as ['LAB\\svc-backup']"
+                   + (f" (for one account: [{shown(accounts)}])" if isinstance(accounts, str) else ""))
+    for account in accounts:
+        if not isinstance(account, str) or not account.strip():
+            raise PolicyError(f"policy.vss_accounts: the entry {shown(account)} is {describe_type(account)}; "
+                              "each entry is an account name such as 'LAB\\svc-backup'")
+    merged["vss_accounts"] = list(accounts)
+    return merged
+
+
+def ps_quote(text):
+    """``text`` as a PowerShell single-quoted string (nothing in it is expanded)."""
+    quoted = "".join(char * 2 if char in _PS_SINGLE_QUOTES else char for char in str(text))
+    return f"'{quoted}'"
 
 
 def _finding(check, severity, target, message, fix, node=None):
@@ -49,10 +118,16 @@ def _has_vm_full_control(acl, sid):
 
 def _vm_checks(vm, policy, now):
     node, name = vm["Node"], vm["Name"]
-    if vm.get("CheckpointType") not in policy["checkpoint_types"]:
+    types = policy["checkpoint_types"]
+    if vm.get("CheckpointType") not in types:
+        fix = f"hyperv.backup.checkpoint_type with {remediation_args(types)}"
+        if version_too_old(types[0], vm.get("Version")):
+            fix = (f"Update-VMVersion -VMName {ps_quote(name)} with the VM off (configuration version "
+                   f"{vm.get('Version')} is too old for {types[0]} checkpoints, which need {MIN_VERSION_TEXT}; "
+                   f"it cannot be undone), then {fix}")
         yield _finding("checkpoint_type", "error", name,
-                       f"checkpoint type is {vm.get('CheckpointType')}, not {' or '.join(policy['checkpoint_types'])}: backups are not application consistent",
-                       f"hyperv.backup.checkpoint_type with checkpoint_type={policy['checkpoint_types'][0]}", node)
+                       f"checkpoint type is {vm.get('CheckpointType')}, not {' or '.join(types)}: backups are not application consistent",
+                       fix, node)
     if policy["automatic_checkpoints"] is False and vm.get("AutomaticCheckpointsEnabled"):
         yield _finding("automatic_checkpoints", "warning", name,
                        "automatic checkpoints are on: every start leaves a checkpoint and grows the AVHDX chain",
@@ -74,7 +149,7 @@ def _vm_checks(vm, policy, now):
             if age > policy["recovery_checkpoint_max_age_hours"]:
                 yield _finding("recovery_checkpoint", "warning", name,
                                f"recovery checkpoint '{checkpoint['Name']}' is {age / 24:.0f} days old: a failed backup left it and its AVHDX chain grows (KB 3059372)",
-                               "Get-VMSnapshot -SnapshotType Recovery | Remove-VMSnapshot", node)
+                               f"Get-VMSnapshot -VMName {ps_quote(name)} -SnapshotType Recovery | Remove-VMSnapshot", node)
     if policy["vm_on_csv_owner"] and vm.get("OnSharedVolumeOwner") is False:
         yield _finding("csv_placement", "warning", name,
                        f"runs on {node} but {vm['SharedVolume']} is owned by {vm['SharedVolumeOwner']}",
@@ -82,8 +157,9 @@ def _vm_checks(vm, policy, now):
 
 
 def assess(view, policy=None, now=None):
-    """Findings for a view from ``cluster_view``, most severe first, then by check and target."""
-    policy = {**DEFAULT_POLICY, **(policy or {})}
+    """Findings for a view from ``cluster_view``, most severe first, then by check and target.
+    Raises :class:`PolicyError` for a policy that is not valid."""
+    policy = validate_policy(policy)
     now = now or datetime.now(timezone.utc)
     findings = []
     for vm in view["vms"]:

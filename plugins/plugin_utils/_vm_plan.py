@@ -48,10 +48,20 @@ def finish(the_plan, apply_result=None):
 
 
 def diff(entries):
-    """``{'before': {name: settings}, 'after': {name: settings}}`` for the VMs whose settings differ."""
+    """``{'before': {key: settings}, 'after': {key: settings}}`` for the VMs whose settings differ.
+
+    The key is the VM name; Hyper-V allows two VMs of the same name (compared without regard to case), and
+    such VMs are keyed ``<name> (<id>)`` so that neither hides the other."""
+    shared = {}
+    for entry in entries:
+        folded = str(entry["name"]).lower()
+        shared[folded] = shared.get(folded, 0) + 1
     before, after = {}, {}
     for entry in entries:
         if entry["before"] != entry["after"]:
-            before[entry["name"]] = entry["before"]
-            after[entry["name"]] = entry["after"]
+            key = entry["name"]
+            if shared[str(key).lower()] > 1:
+                key = f"{key} ({entry['id']})"
+            before[key] = entry["before"]
+            after[key] = entry["after"]
     return {"before": before, "after": after}

@@ -1,6 +1,7 @@
 """``python -m hvsim`` as a user runs it: start in the background, inventory, stop; and ansible end to end."""
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -44,10 +45,18 @@ def test_start_inventory_stop(tmp_path):
 
         again = hvsim("start", "--model", model_path("minimal"), "--dir", str(lab_dir))
         assert again.returncode == 1 and "already runs" in again.stderr
+        assert f"stop it first: python -m hvsim stop --dir {lab_dir}" in again.stderr
+        # what `make lab` passes: messages name the command the user knows
+        again = hvsim("start", "--model", model_path("minimal"), "--dir", str(lab_dir),
+                      "--stop-command", "make lab-down")
+        assert again.returncode == 1 and again.stderr.strip().endswith("stop it first: make lab-down")
+        # a refused start leaves the running lab's inventory alone
+        assert yaml.safe_load(open(inventory_path)) == inventory
     finally:
         stopped = hvsim("stop", "--dir", str(lab_dir))
     assert stopped.returncode == 0
     assert not (lab_dir / "hvsim.json").exists()
+    assert not (lab_dir / "inventory.yml").exists()   # no inventory pointing at dead ports
     assert not _alive(state["pid"])
     assert "not running" in hvsim("stop", "--dir", str(lab_dir)).stderr
 
@@ -75,6 +84,42 @@ def test_start_with_a_bad_model_fails_naming_it(tmp_path):
     assert result.returncode == 1
     assert "VM 'SQL01' is on unknown node 'HV99'" in result.stderr
     assert not (tmp_path / "lab" / "hvsim.json").exists()
+
+
+def stale_lab_dir(tmp_path):
+    """A lab directory left by an earlier run that was killed: its inventory points at a dead port."""
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir()
+    (lab_dir / "inventory.yml").write_text("all: {children: {hv: {hosts: {HV01: {ansible_port: 1}}}}}\n")
+    (lab_dir / "hvsim.json").write_text(json.dumps({"pid": 2 ** 22 + 7, "ports": {"HV01": 1}}))
+    return lab_dir
+
+
+def test_a_start_that_fails_on_the_model_leaves_no_inventory(tmp_path):
+    lab_dir = stale_lab_dir(tmp_path)
+    result = hvsim("start", "--model", str(tmp_path / "missing.yml"), "--dir", str(lab_dir))
+    assert result.returncode == 1 and "missing.yml" in result.stderr
+    assert not (lab_dir / "inventory.yml").exists() and not (lab_dir / "hvsim.json").exists()
+    assert hvsim("inventory", "--dir", str(lab_dir)).returncode == 1
+
+
+def test_a_start_whose_server_fails_leaves_no_inventory(tmp_path):
+    lab_dir = stale_lab_dir(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = hvsim("start", "--model", model_path("minimal"), "--dir", str(lab_dir), "--base-port", str(port))
+    assert result.returncode == 1 and "hvsim serve exited" in result.stderr
+    assert not (lab_dir / "inventory.yml").exists() and not (lab_dir / "hvsim.json").exists()
+
+
+def test_stop_without_a_server_removes_a_stale_inventory(tmp_path):
+    lab_dir = stale_lab_dir(tmp_path)
+    (lab_dir / "hvsim.json").unlink()
+    result = hvsim("stop", "--dir", str(lab_dir))
+    assert result.returncode == 0 and "not running" in result.stderr
+    assert not (lab_dir / "inventory.yml").exists()
 
 
 def test_inventory_without_a_lab(tmp_path):

@@ -111,14 +111,15 @@ def test_a_clustered_vm_of_another_node_is_left_to_that_node(lab):
     assert results["HV02"]["vms"][0]["status"] == "changed"
 
 
-def test_automatic_checkpoints_on_an_old_host_fails_naming_it(lab):
+def test_automatic_checkpoints_on_an_old_host_are_left_alone_with_a_note(lab):
     data = lab.read_model()
     data["nodes"][1]["os_build"] = 14393
     lab.write_model(data)
     untouched = model_bytes(lab)
     rc, results = adhoc(lab, "automatic_checkpoints=false", hosts="HV02")
-    assert rc != 0
-    assert "HV02 runs Windows build 14393" in results["HV02"]["msg"]
+    assert rc == 0, results
+    assert results["HV02"]["changed"] is False
+    assert "HV02 (Windows build 14393) has no automatic checkpoints" in results["HV02"]["notes"][0]
     assert model_bytes(lab) == untouched
     rc, results = adhoc(lab, "checkpoint_type=Production", hosts="HV02")
     assert rc == 0, results

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from hvsim.cli import DEMO_VARS
 from hvsim.testing import host_results, run_ansible
 
 pytestmark = pytest.mark.integration
@@ -97,7 +98,8 @@ def test_vm_account_resolves_only_where_the_vm_is_registered(demo_lab):
 
 def test_demo_playbook_reports_the_planted_drift(demo_lab, tmp_path):
     report_file = tmp_path / "report.json"
-    rc, out = run_ansible(demo_lab, "playbooks/demo.yml", "-e", f"hv_report_file={report_file}", json_output=False)
+    rc, out = run_ansible(demo_lab, "playbooks/demo.yml", "-e", f"hv_report_file={report_file}",
+                          "-e", json.dumps(DEMO_VARS), json_output=False)
     assert rc == 0, out
     report = json.loads(report_file.read_text())
     model = demo_lab.read_model()

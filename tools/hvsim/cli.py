@@ -2,12 +2,16 @@
 
 - ``serve --model M --dir D [--base-port P] [--keep]``: copy M to D/model.yml (as is; ``--keep`` keeps an
   existing D/model.yml), serve every node of the model in the foreground, write D/inventory.yml and
-  D/hvsim.json (pid, ports).
+  D/hvsim.json (pid, ports); both are removed when it stops.
 - ``start``: the same in the background; returns once every port answers and prints the inventory path.
-- ``stop --dir D``: terminate the server started from D and wait for it.
+  The inventory of an earlier run is removed first, and a start that fails leaves none behind, so no
+  later command talks to a dead port. ``--stop-command`` is how messages tell the user to stop a lab
+  (``make lab`` passes ``make lab-down``).
+- ``stop --dir D``: terminate the server started from D, wait for it, remove its inventory.
 - ``inventory --dir D``: print D/inventory.yml.
 - ``demo --model M``: start on a temporary directory, run ``ansible-playbook playbooks/demo.yml`` against
-  it from the repository root, stop, exit with the playbook's exit code.
+  it from the repository root with :data:`DEMO_VARS` (the demo cluster's backup account; more ``-e`` after
+  ``demo`` override it), stop, exit with the playbook's exit code.
 """
 import argparse
 import contextlib
@@ -27,8 +31,23 @@ from hvsim.model import Model, ModelError, load_file
 TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(TOOLS_DIR)
 DEFAULT_MODEL = os.path.join(TOOLS_DIR, "hvsim", "models", "demo.yml")
+# The playbook has no default VSS account (on a real host a made-up one reports false errors); the demo
+# cluster's backup product runs as LAB\svc-veeam, which HV03 lacks under VssAccessControl (demo.yml's header).
+DEMO_VARS = {"hv_vss_accounts": ["LAB\\svc-veeam"]}
 STATE_FILE = "hvsim.json"
+INVENTORY_FILE = "inventory.yml"
 GROUP = "hv"
+
+
+def default_stop_command(directory):
+    return f"python -m hvsim stop --dir {directory}"
+
+
+def _remove_lab_files(directory, names=(STATE_FILE, INVENTORY_FILE)):
+    """Remove a lab's state and inventory (what tells later commands where a lab listens)."""
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, name))
 
 
 def inventory_text(ports, credentials, host="127.0.0.1"):
@@ -107,16 +126,30 @@ def _is_hvsim(pid):
         return _alive(pid)
 
 
+def _running(directory):
+    """The state of the hvsim server that runs from ``directory``, or None."""
+    state = _read_state(directory)
+    if state and _alive(state.get("pid", -1)) and _is_hvsim(state["pid"]):
+        return state
+    return None
+
+
 # -- commands ---------------------------------------------------------------------------------------------
 def cmd_serve(args):
     from hvsim.wsman import Simulator
 
     directory = os.path.abspath(args.dir)
+    running = _running(directory)
+    if running and running["pid"] != os.getpid():
+        print(f"hvsim: hvsim already runs from {directory} (pid {running['pid']}); stop it first: "
+              f"{default_stop_command(directory)}", file=sys.stderr)
+        return 1
+    _remove_lab_files(directory)
     model_path = prepare_dir(args.model, directory, keep=args.keep)
     model = Model(model_path)
     sim = Simulator(model)
     ports = sim.start(base_port=args.base_port)
-    inventory = os.path.join(directory, "inventory.yml")
+    inventory = os.path.join(directory, INVENTORY_FILE)
     write_inventory(inventory, ports, model.read()["credentials"])
     state = {"pid": os.getpid(), "ports": ports, "model": model_path, "inventory": inventory}
     state_path = os.path.join(directory, STATE_FILE)
@@ -136,21 +169,22 @@ def cmd_serve(args):
         sim.stop()
         current = _read_state(directory)
         if current and current.get("pid") == os.getpid():
-            with contextlib.suppress(OSError):
-                os.unlink(state_path)
+            _remove_lab_files(directory)
     return 0
 
 
-def start_background(model, directory, base_port=0, keep=False, timeout=20.0):
-    """Spawn ``serve`` detached and wait until every port answers; returns the state dict."""
+def start_background(model, directory, base_port=0, keep=False, timeout=20.0, stop_command=None):
+    """Spawn ``serve`` detached and wait until every port answers; returns the state dict.
+
+    The state and inventory of an earlier run are removed before anything else can fail, and whatever
+    a failed start wrote is removed again, so a failed start leaves no inventory pointing at dead ports."""
     directory = os.path.abspath(directory)
     os.makedirs(directory, exist_ok=True)
-    state = _read_state(directory)
-    if state and _alive(state.get("pid", -1)) and _is_hvsim(state["pid"]):
+    state = _running(directory)
+    if state:
         raise RuntimeError(f"hvsim already runs from {directory} (pid {state['pid']}); "
-                           f"stop it first: python -m hvsim stop --dir {directory}")
-    with contextlib.suppress(OSError):
-        os.unlink(os.path.join(directory, STATE_FILE))
+                           f"stop it first: {stop_command or default_stop_command(directory)}")
+    _remove_lab_files(directory)
     prepare_dir(model, directory, keep=keep)  # validate in the foreground, with the error on this terminal
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (TOOLS_DIR, env.get("PYTHONPATH")) if p)
@@ -160,26 +194,36 @@ def start_background(model, directory, base_port=0, keep=False, timeout=20.0):
     with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         proc = subprocess.Popen(cmd, stdin=devnull, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 cwd=directory, start_new_session=True, close_fds=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            with open(log_path, encoding="utf-8", errors="replace") as fh:
-                tail = fh.read()[-2000:]
-            raise RuntimeError(f"hvsim serve exited with code {proc.returncode}:\n{tail}")
-        state = _read_state(directory)
-        if state and state.get("pid") == proc.pid and all(_port_answers(p) for p in state["ports"].values()):
-            return state
-        time.sleep(0.05)
-    proc.terminate()
-    raise RuntimeError(f"hvsim did not answer on every port within {timeout:.0f} s (log: {log_path})")
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                with open(log_path, encoding="utf-8", errors="replace") as fh:
+                    tail = fh.read()[-2000:]
+                raise RuntimeError(f"hvsim serve exited with code {proc.returncode}:\n{tail}")
+            state = _read_state(directory)
+            if state and state.get("pid") == proc.pid and all(_port_answers(p) for p in state["ports"].values()):
+                return state
+            time.sleep(0.05)
+        raise RuntimeError(f"hvsim did not answer on every port within {timeout:.0f} s (log: {log_path})")
+    except BaseException:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        _remove_lab_files(directory)
+        raise
 
 
 def stop_background(directory, timeout=10.0):
     """Terminate the server started from ``directory``; returns its pid, or None if none ran."""
     directory = os.path.abspath(directory)
-    state_path = os.path.join(directory, STATE_FILE)
     state = _read_state(directory)
     if not state:
+        _remove_lab_files(directory, (INVENTORY_FILE,))
         return None
     pid = int(state.get("pid", -1))
     if pid > 0 and _alive(pid) and _is_hvsim(pid):
@@ -191,14 +235,14 @@ def stop_background(directory, timeout=10.0):
         if _alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        os.unlink(state_path)
+    _remove_lab_files(directory)
     return pid
 
 
 def cmd_start(args):
     try:
-        state = start_background(args.model, args.dir, base_port=args.base_port, keep=args.keep)
+        state = start_background(args.model, args.dir, base_port=args.base_port, keep=args.keep,
+                                 stop_command=args.stop_command)
     except (RuntimeError, ModelError) as exc:
         print(f"hvsim: {exc}", file=sys.stderr)
         return 1
@@ -214,13 +258,13 @@ def cmd_stop(args):
 
 
 def cmd_inventory(args):
-    path = os.path.join(os.path.abspath(args.dir), "inventory.yml")
+    path = os.path.join(os.path.abspath(args.dir), INVENTORY_FILE)
     try:
         with open(path, encoding="utf-8") as fh:
             sys.stdout.write(fh.read())
     except OSError:
-        print(f"hvsim: no inventory at {path}; start hvsim first (python -m hvsim start --dir {args.dir})",
-              file=sys.stderr)
+        print(f"hvsim: no inventory at {path}; start hvsim first (make lab, or python -m hvsim start "
+              f"--dir {args.dir})", file=sys.stderr)
         return 1
     return 0
 
@@ -245,7 +289,7 @@ def cmd_demo(args):
         program = os.path.join(bin_dir, "ansible-playbook")
         if not os.path.exists(program):
             program = "ansible-playbook"
-        cmd = [program, "-i", state["inventory"], playbook] + list(args.playbook_args or [])
+        cmd = [program, "-i", state["inventory"], playbook, "-e", json.dumps(DEMO_VARS)] + list(args.playbook_args or [])
         return subprocess.call(cmd, cwd=REPO_ROOT, env=env)
     except KeyboardInterrupt:
         return 130
@@ -272,6 +316,8 @@ def build_parser():
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("start", help="serve in the background; prints the inventory path")
     lab_args(p)
+    p.add_argument("--stop-command", default=None,
+                   help="how messages tell the user to stop the lab (default: python -m hvsim stop --dir DIR)")
     p.set_defaults(func=cmd_start)
     p = sub.add_parser("stop", help="stop the server started from --dir")
     p.add_argument("--dir", required=True)

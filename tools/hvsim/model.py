@@ -64,7 +64,11 @@ def validate(data, source="model"):
         vms = []
     if not isinstance(vms, list):
         raise ModelError(f"{source}: 'vms' must be a list, got {type(vms).__name__}")
-    seen_ids, seen_names = {}, {}
+    # IDs are unique; names are not. Hyper-V keys a VM by its ID (Msvm_ComputerSystem.Name is the VM GUID;
+    # ElementName, the name Get-VM shows, is no key: https://learn.microsoft.com/windows/win32/hyperv_v2/
+    # msvm-computersystem), New-VM and Hyper-V Manager accept a name already in use, and Get-VM -Name then
+    # returns every VM of that name. Modelled the strict way for a caller: any two VMs may share a name.
+    seen_ids = {}
     for index, vm in enumerate(vms):
         if not isinstance(vm, dict):
             raise ModelError(f"{source}: vms[{index}] must be a mapping, got {vm!r}")
@@ -78,10 +82,6 @@ def validate(data, source="model"):
         if vm_id in seen_ids:
             raise ModelError(f"{source}: duplicate VM id '{vm['id']}' (VMs '{seen_ids[vm_id]}' and '{vm['name']}')")
         seen_ids[vm_id] = vm["name"]
-        name = vm["name"].lower()
-        if name in seen_names:
-            raise ModelError(f"{source}: duplicate VM name '{vm['name']}' (vms[{seen_names[name]}] and vms[{index}])")
-        seen_names[name] = index
 
     faults = data.get("faults")
     if faults is not None:

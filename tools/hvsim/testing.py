@@ -121,7 +121,7 @@ class Lab:
 
     @property
     def journal(self):
-        """The module runs served so far, in order: ``[{"node", "module", "check_mode"}]``."""
+        """The module runs served so far, in order: ``[{"node", "module", "check_mode", "args"}]``."""
         return list(self.simulator.journal)
 
     def clear_journal(self):

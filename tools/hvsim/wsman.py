@@ -12,6 +12,7 @@ one :class:`hvsim.model.Model` and one :class:`hvsim.faults.FaultState`.
 """
 import base64
 import binascii
+import copy
 import json
 import logging
 import socket
@@ -402,8 +403,10 @@ class Simulator:
         self.faults = FaultState()
         self.servers = {}
         self._threads = []
-        # Every module run, in order: {"node", "module", "check_mode"}. Tests and benchmarks read it to
-        # count round trips per host.
+        # Every module run, in order: {"node", "module", "check_mode", "args"}, where args are the module
+        # arguments as received (decoded from the payload, before argument validation), without the
+        # _ansible_* keys. Tests and benchmarks read it to count round trips per host and to see exactly
+        # what reached the host (names byte for byte).
         self.journal = []
         self._journal_lock = threading.Lock()
 
@@ -463,7 +466,9 @@ class Simulator:
             return b"", NOT_A_MODULE.format(command=_short(command_line), reason=str(exc)).encode(), 1
         with self._journal_lock:
             self.journal.append({"node": node, "module": ops.short_name(request.script) or request.script,
-                                 "check_mode": bool(request.args.get("_ansible_check_mode"))})
+                                 "check_mode": bool(request.args.get("_ansible_check_mode")),
+                                 "args": copy.deepcopy({key: value for key, value in request.args.items()
+                                                        if not str(key).startswith("_ansible_")})})
         if self.faults.module_run_fails():
             raise SoapFault(SERVICE_STOPPED_CODE,
                             SERVICE_STOPPED_MSG.format(node=node, n=self.faults.knobs["fail_nth"]))

@@ -74,7 +74,7 @@ def test_selection_errors_fail_after_reading_without_applying(args, message):
     assert [name for name, _ in calls] == [FACTS]
 
 
-def test_automatic_checkpoints_on_an_old_host_fails_without_applying():
+def test_automatic_checkpoints_on_an_old_host_are_left_alone_with_a_note():
     def old_host(module_args):
         facts = node("HV01", VMS)
         facts["node"].update(OsBuild=14393, AutomaticCheckpointsSupported=False)
@@ -83,8 +83,9 @@ def test_automatic_checkpoints_on_an_old_host_fails_without_applying():
         return {"ansible_facts": {"hyperv_backup": facts}}
 
     action, calls = make_action(ActionModule, {"automatic_checkpoints": False}, {FACTS: old_host, MODULE: applied})
-    with pytest.raises(AnsibleActionFail, match="HV01 runs Windows build 14393"):
-        action.run(task_vars={})
+    result = action.run(task_vars={})
+    assert not result.get("failed") and result["changed"] is False
+    assert "HV01 (Windows build 14393) has no automatic checkpoints" in result["notes"][0]
     assert len(calls) == 1
 
 

@@ -17,19 +17,21 @@ def test_vm_sid_filter():
     assert vm_sid("D9E0EB0A-5B37-508E-9173-67E9ADE83ACF") == "S-1-5-83-1-3655396106-1351506743-3915871121-3476744365"
 
 
-@pytest.mark.parametrize("bad, shown", [("SQL01", "'SQL01'"), (42, "'42'")])
-def test_vm_sid_names_the_bad_value_and_type(bad, shown):
-    with pytest.raises(AnsibleFilterError, match=f"{shown} is not a VM ID.*{type(bad).__name__}"):
+@pytest.mark.parametrize("bad, shown, kind", [("SQL01", "'SQL01'", "a string"), (42, "'42'", "an integer")])
+def test_vm_sid_names_the_bad_value_and_type(bad, shown, kind):
+    with pytest.raises(AnsibleFilterError, match=f"{shown} is not a VM ID.*\\({kind}\\)"):
         vm_sid(bad)
 
 
 def test_cluster_view_filter_errors_are_filter_errors():
-    with pytest.raises(AnsibleFilterError, match="expected a list"):
+    with pytest.raises(AnsibleFilterError, match="expected a list of hyperv_backup facts .*got a string$"):
         cluster_view("HV01")
+    with pytest.raises(AnsibleFilterError, match="item 1 is an integer, not the hyperv_backup facts"):
+        cluster_view([node("HV01", []), 3])
 
 
 def test_vss_writers_filter_rejects_non_text():
-    with pytest.raises(AnsibleFilterError, match="got list"):
+    with pytest.raises(AnsibleFilterError, match="got a list$"):
         vss_writers([])
 
 
@@ -44,7 +46,11 @@ def test_readiness_filter():
 @pytest.mark.parametrize(
     "args, message",
     [
-        ({"policy": {"vss_acounts": []}}, "unknown policy keys vss_acounts"),
+        ({"policy": {"vss_acounts": []}}, "policy: unknown keys vss_acounts"),
+        ({"policy": {"vss_accounts": "LAB\\svc"}}, "readiness: policy.vss_accounts: 'LAB.*svc' is a string"),
+        ({"policy": {"checkpoint_types": ["Prod"]}}, "policy.checkpoint_types: unknown checkpoint type 'Prod'"),
+        ({"policy": "strict"}, "policy: 'strict' is a string; give a mapping"),
+        ({"now": "2026-11-23T12:00:00"}, "has no time zone"),
         ({"now": "yesterday"}, "now='yesterday' is not an ISO 8601 time"),
     ],
 )
@@ -55,5 +61,25 @@ def test_readiness_bad_arguments(args, message):
 
 
 def test_readiness_needs_a_view():
-    with pytest.raises(AnsibleFilterError, match="expected the output of hyperv.backup.cluster_view"):
+    with pytest.raises(AnsibleFilterError, match="expected the output of hyperv.backup.cluster_view .*got a list$"):
         readiness([{"vms": []}])
+
+
+def test_no_filter_message_shows_a_python_class_name():
+    """Whatever class carries a value (Ansible passes its own subclasses), messages use users' words."""
+    class _InternalDict(dict):
+        pass
+
+    class _InternalStr(str):
+        pass
+
+    view = cluster_view([node("HV01", [])])
+    messages = []
+    for call in (lambda: readiness(_InternalDict()), lambda: readiness(view, policy=_InternalStr("x")),
+                 lambda: readiness(view, policy={"vss_accounts": _InternalStr("LAB\\svc")}),
+                 lambda: vss_writers(_InternalDict()), lambda: vm_sid(_InternalDict()),
+                 lambda: cluster_view(_InternalStr("x")), lambda: cluster_view([_InternalStr("x")])):
+        with pytest.raises(AnsibleFilterError) as err:
+            call()
+        messages.append(str(err.value))
+    assert all("_Internal" not in m and "dict" not in m and "str)" not in m for m in messages), messages

@@ -48,23 +48,115 @@ def test_converged_vms_plan_nothing():
     assert final["changed"] is False and final["counts"]["ok"] == 1
 
 
-def test_automatic_checkpoints_on_an_old_host_fails_naming_the_build():
-    with pytest.raises(PlanError, match="HV01 runs Windows build 14393.*16299"):
-        planner.plan(facts(OsBuild=14393, AutomaticCheckpointsSupported=False), {"automatic_checkpoints": False})
+OLD_HOST = {"OsBuild": 14393, "AutomaticCheckpointsSupported": False}
+
+
+def test_automatic_checkpoints_on_an_old_host_are_left_alone_with_a_note():
+    plan = planner.plan(facts(**OLD_HOST), {"checkpoint_type": "Production", "automatic_checkpoints": False})
+    assert [op["name"] for op in plan["operations"]] == ["APP01", "SQL01"]
+    assert all("automatic_checkpoints" not in op for op in plan["operations"])
+    assert all(set(e["before"]) == {"CheckpointType"} for e in plan["vms"])
+    [note] = plan["notes"]
+    assert note.startswith("automatic_checkpoints: HV01 (Windows build 14393) has no automatic checkpoints")
+    assert planner.merge(plan, None)["notes"] == [note]
+
+
+def test_automatic_checkpoints_alone_on_an_old_host_change_nothing():
+    plan = planner.plan(facts(**OLD_HOST), {"automatic_checkpoints": False})
+    assert plan["operations"] == [] and {e["status"] for e in plan["vms"]} == {"ok"}
+    final = planner.merge(plan, None)
+    assert final["changed"] is False and len(final["notes"]) == 1
+
+
+def test_a_host_with_automatic_checkpoints_has_no_notes():
+    assert planner.plan(facts(), {"automatic_checkpoints": False})["notes"] == []
 
 
 def test_checkpoint_type_alone_works_on_an_old_host():
-    plan = planner.plan(facts(OsBuild=14393, AutomaticCheckpointsSupported=False), {"checkpoint_type": "Production"})
+    plan = planner.plan(facts(**OLD_HOST), {"checkpoint_type": "Production"})
     assert [op["name"] for op in plan["operations"]] == ["APP01", "SQL01"]
+    assert plan["notes"] == []
 
 
 @pytest.mark.parametrize("options, message", [
     ({}, "give checkpoint_type, automatic_checkpoints or both"),
-    ({"checkpoint_type": "Snapshot"}, "unknown value 'Snapshot'"),
+    ({"checkpoint_type": "Snapshot"}, "unknown checkpoint type 'Snapshot'"),
+    ({"automatic_checkpoints": False, "compliant_types": ["Production"]}, "give checkpoint_type too"),
+    ({"checkpoint_type": "Production", "compliant_types": ["ProductionOnly"]},
+     "does not include checkpoint_type Production"),
+    ({"checkpoint_type": "Production", "compliant_types": "Production"}, "is a string; give a list"),
+    ({"checkpoint_type": "Production", "compliant_types": ["Production", "Snap"]}, "unknown checkpoint type 'Snap'"),
+    ({"checkpoint_type": "Production", "compliant_types": []}, "an empty list accepts no checkpoint type"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(PlanError, match=message):
         planner.plan(facts(), options)
+    with pytest.raises(PlanError, match=message):
+        planner.check_options(options)
+
+
+def mixed():
+    return node("HV01", [
+        vm("ONLY01", CheckpointType="ProductionOnly"),
+        vm("PROD01", CheckpointType="Production"),
+        vm("STD01", CheckpointType="Standard"),
+        vm("OFF01", CheckpointType="Disabled"),
+    ])
+
+
+def test_production_leaves_production_only_alone_by_default():
+    plan = planner.plan(mixed(), {"checkpoint_type": "Production"})
+    statuses = {e["name"]: e["status"] for e in plan["vms"]}
+    assert statuses == {"ONLY01": "ok", "PROD01": "ok", "STD01": "changed", "OFF01": "changed"}
+    only = by_name(plan["vms"])["ONLY01"]
+    assert only["before"] == only["after"] == {"CheckpointType": "ProductionOnly"}
+    assert {op["name"]: op["checkpoint_type"] for op in plan["operations"]} == {"OFF01": "Production",
+                                                                               "STD01": "Production"}
+
+
+def test_production_only_upgrades_production_and_standard_is_exact():
+    plan = planner.plan(mixed(), {"checkpoint_type": "ProductionOnly"})
+    assert sorted(op["name"] for op in plan["operations"]) == ["OFF01", "PROD01", "STD01"]
+    plan = planner.plan(mixed(), {"checkpoint_type": "Standard"})
+    assert sorted(op["name"] for op in plan["operations"]) == ["OFF01", "ONLY01", "PROD01"]
+
+
+def test_compliant_types_say_what_is_left_alone():
+    plan = planner.plan(mixed(), {"checkpoint_type": "production", "compliant_types": ["Production", "disabled"]})
+    assert {op["name"]: op["checkpoint_type"] for op in plan["operations"]} == {"ONLY01": "Production",
+                                                                               "STD01": "Production"}
+    plan = planner.plan(mixed(), {"checkpoint_type": "Production",
+                                  "compliant_types": ["Production", "ProductionOnly", "Standard", "Disabled"]})
+    assert plan["operations"] == []
+
+
+def old_versions():
+    return node("HV01", [
+        vm("V50", CheckpointType="Standard", Version="5.0", AutomaticCheckpointsEnabled=True),
+        vm("V62", CheckpointType="Standard", Version="6.2"),
+        vm("V10", CheckpointType="Standard", Version="10.0"),
+        vm("UNKNOWN", CheckpointType="Standard", Version=None),
+        vm("V50STD", CheckpointType="Standard", Version="5.0"),
+    ])
+
+
+@pytest.mark.parametrize("target", ["Production", "ProductionOnly"])
+def test_a_vm_older_than_6_2_is_pending_for_production_and_nothing_is_sent_for_it(target):
+    plan = planner.plan(old_versions(), {"checkpoint_type": target, "automatic_checkpoints": False})
+    entries = by_name(plan["vms"])
+    assert entries["V50"]["status"] == "pending"
+    assert entries["V50"]["after"] == entries["V50"]["before"]
+    assert "configuration version 5.0" in entries["V50"]["msg"] and "6.2" in entries["V50"]["msg"]
+    assert "Update-VMVersion" in entries["V50"]["msg"] and "must be off" in entries["V50"]["msg"]
+    assert sorted(op["name"] for op in plan["operations"]) == ["UNKNOWN", "V10", "V62"]
+    final = planner.merge(plan, None)
+    assert final["counts"]["pending"] == 2 and final["changed"] is True
+    assert [p["name"] for p in final["pending"]] == ["V50", "V50STD"]
+
+
+def test_an_old_vm_can_still_get_standard_or_disabled():
+    plan = planner.plan(old_versions(), {"checkpoint_type": "Disabled"})
+    assert len(plan["operations"]) == 5 and plan["pending"] == []
 
 
 def test_selection_errors_propagate():
@@ -109,3 +201,35 @@ def test_diff_shows_only_vms_that_change_keyed_by_name():
 def test_module_args_carry_only_the_operations():
     plan = planner.plan(facts(), {"checkpoint_type": "Production", "vms": ["SQL01"]})
     assert planner.module_args(plan, {}) == {"operations": plan["operations"]}
+
+
+def twins():
+    return node("HV01", [
+        vm("DUP", Id="11111111-1111-4111-8111-111111111111", CheckpointType="Standard"),
+        vm("dup", Id="22222222-2222-4222-8222-222222222222", CheckpointType="Disabled"),
+        vm("SQL01", CheckpointType="Standard"),
+    ])
+
+
+def test_two_vms_of_one_name_are_planned_reported_and_diffed_apart():
+    plan = planner.plan(twins(), {"checkpoint_type": "Production", "vms": ["DUP"]})
+    assert [(op["name"], op["id"][:8]) for op in plan["operations"]] == [("DUP", "11111111"), ("dup", "22222222")]
+    final = planner.merge(plan, {"vms": [
+        {"id": "11111111-1111-4111-8111-111111111111", "status": "changed", "after": {"CheckpointType": "Production"}},
+        {"id": "22222222-2222-4222-8222-222222222222", "status": "failed", "error": "Set-VM: denied",
+         "after": {"CheckpointType": "Disabled"}},
+    ]})
+    assert [(e["name"], e["status"]) for e in final["vms"]] == [("DUP", "changed"), ("dup", "failed")]
+    assert final["counts"] == {"selected": 2, "changed": 1, "ok": 0, "pending": 0, "failed": 1}
+    assert diff(planner.merge(plan, None)["vms"]) == {
+        "before": {"DUP (11111111-1111-4111-8111-111111111111)": {"CheckpointType": "Standard"},
+                   "dup (22222222-2222-4222-8222-222222222222)": {"CheckpointType": "Disabled"}},
+        "after": {"DUP (11111111-1111-4111-8111-111111111111)": {"CheckpointType": "Production"},
+                  "dup (22222222-2222-4222-8222-222222222222)": {"CheckpointType": "Production"}},
+    }
+
+
+def test_a_shared_name_is_keyed_by_id_even_when_only_one_of_them_changes():
+    plan = planner.plan(twins(), {"checkpoint_type": "Disabled"})
+    assert set(diff(planner.merge(plan, None)["vms"])["after"]) == {"DUP (11111111-1111-4111-8111-111111111111)",
+                                                                     "SQL01"}

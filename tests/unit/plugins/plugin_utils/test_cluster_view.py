@@ -89,7 +89,7 @@ def test_different_volume_owners_warn():
     "bad, message",
     [
         ("text", "expected a list"),
-        (["x"], "item 0 is a str"),
+        (["x"], "item 0 is a string, not the hyperv_backup facts"),
         ([{"vms": []}], "item 0 has no node.Name"),
     ],
 )
@@ -103,3 +103,19 @@ def test_two_clusters_is_an_error():
     other["cluster"]["Name"] = "HVC02"
     with pytest.raises(ClusterViewError, match="more than one cluster"):
         cluster_view([node("HV01", []), other])
+
+
+def test_two_vms_of_one_name_stay_two_and_a_reported_twice_vm_follows_its_role_by_id():
+    first = vm("TWIN", Id="11111111-1111-4111-8111-111111111111", node_state="Off")
+    second = vm("twin", Id="22222222-2222-4222-8222-222222222222")
+    stale_second = dict(second, State="Off")
+    hv01, hv02 = node("HV01", [first, stale_second]), node("HV02", [second])
+    # By name, "TWIN" would be HV01's role (the last one listed) and the stale copy would be kept.
+    roles = [{"Name": "twin", "VMId": second["Id"], "OwnerNode": "HV02"},
+             {"Name": "TWIN", "VMId": first["Id"], "OwnerNode": "HV01"}]
+    for facts in (hv01, hv02):
+        facts["cluster"]["VMRoles"] = roles
+    view = cluster_view([hv01, hv02])
+    assert [(v["Name"], v["Id"][:8], v["Node"]) for v in view["vms"]] == [("TWIN", "11111111", "HV01"),
+                                                                           ("twin", "22222222", "HV02")]
+    assert [c["KeptNode"] for c in view["conflicts"]] == ["HV02"]

@@ -112,3 +112,98 @@ def test_report_describes_what_was_seen():
     assert "  node HV01: Up, 2 VMs (1 running)" in lines
     assert "  node HV02: Up, 0 VMs (0 running)" in lines
     assert "  volume Cluster Disk 2 at C:\\ClusterStorage\\Volume2: owned by HV02, Online" in lines
+
+
+# --- the policy ---------------------------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from ansible_collections.hyperv.backup.plugins.plugin_utils._readiness import (  # noqa: E402
+    DEFAULT_POLICY,
+    PolicyError,
+    ps_quote,
+    validate_policy,
+)
+
+
+def test_the_default_policy_accepts_what_checkpoint_type_production_leaves_alone():
+    assert validate_policy(None) == DEFAULT_POLICY
+    assert DEFAULT_POLICY["checkpoint_types"] == ["Production", "ProductionOnly"]
+    view = both_nodes(vm("ONLY01", CheckpointType="ProductionOnly"), vm("PROD01"), vm("STD01", CheckpointType="Standard"))
+    [finding] = checks(assess(view, None, NOW), "checkpoint_type")
+    assert finding["target"] == "STD01"
+    assert finding["fix"] == "hyperv.backup.checkpoint_type with checkpoint_type=Production"
+
+
+def test_a_policy_of_other_types_gives_a_fix_that_reproduces_it():
+    view = both_nodes(vm("PROD01"))
+    [finding] = checks(assess(view, {"checkpoint_types": ["productiononly"]}, NOW), "checkpoint_type")
+    assert finding["fix"] == "hyperv.backup.checkpoint_type with checkpoint_type=ProductionOnly"
+    assert "not ProductionOnly" in finding["message"]
+    view = both_nodes(vm("OFF01", CheckpointType="Disabled"))
+    [finding] = checks(assess(view, {"checkpoint_types": ["Production"]}, NOW), "checkpoint_type")
+    assert finding["fix"].endswith("checkpoint_type=Production compliant_types=Production")
+
+
+def test_a_vm_too_old_for_production_checkpoints_is_told_to_upgrade_first():
+    view = both_nodes(vm("OLD'VM", CheckpointType="Standard", Version="5.0"))
+    [finding] = checks(assess(view, None, NOW), "checkpoint_type")
+    assert finding["fix"].startswith("Update-VMVersion -VMName 'OLD''VM' with the VM off (configuration version 5.0")
+    assert finding["fix"].endswith("then hyperv.backup.checkpoint_type with checkpoint_type=Production")
+
+
+@pytest.mark.parametrize("policy, message", [
+    ({"vss_accounts": "LAB\\svc"}, "policy.vss_accounts: 'LAB\\\\\\\\svc' is a string; give a list of accounts"),
+    ({"vss_accounts": ["LAB\\svc", 3]}, "policy.vss_accounts: the entry 3 is an integer"),
+    ({"vss_accounts": {"LAB\\svc": 1}}, "policy.vss_accounts: .* is a mapping; give a list"),
+    ({"checkpoint_types": "Production"}, "policy.checkpoint_types: 'Production' is a string; give a list"),
+    ({"checkpoint_types": ["Production", "Snapshot"]}, "policy.checkpoint_types: unknown checkpoint type 'Snapshot'"),
+    ({"checkpoint_types": []}, "policy.checkpoint_types: an empty list"),
+    ({"scsi_controllers": "1"}, "policy.scsi_controllers: '1' is a string; give a whole number from 0 to 4"),
+    ({"scsi_controllers": True}, "policy.scsi_controllers: true is a boolean"),
+    ({"scsi_controllers": 5}, "policy.scsi_controllers: 5 is an integer; give a whole number from 0 to 4"),
+    ({"automatic_checkpoints": "no"}, "policy.automatic_checkpoints: 'no' is a string; give true or false"),
+    ({"vm_on_csv_owner": None}, "policy.vm_on_csv_owner: null is null; give true or false"),
+    ({"recovery_checkpoint_max_age_hours": -1}, "policy.recovery_checkpoint_max_age_hours: -1 is an integer"),
+    ({"recovery_checkpoint_max_age_hours": "24"}, "'24' is a string; give a number of hours"),
+    ({"vss_acounts": []}, "policy: unknown keys vss_acounts; known: checkpoint_types"),
+    (["vss_accounts"], "policy: \\['vss_accounts'\\] is a list; give a mapping"),
+])
+def test_a_bad_policy_is_refused_naming_the_key_the_value_and_its_type(policy, message):
+    with pytest.raises(PolicyError, match=message):
+        validate_policy(policy)
+    with pytest.raises(PolicyError):
+        assess(both_nodes(), policy, NOW)
+
+
+def test_a_valid_policy_is_normalised():
+    policy = validate_policy({"checkpoint_types": ["production", "Production"], "automatic_checkpoints": None,
+                              "recovery_checkpoint_max_age_hours": 0.5, "vss_accounts": ("LAB\\svc",)})
+    assert policy["checkpoint_types"] == ["Production"]
+    assert policy["vss_accounts"] == ["LAB\\svc"]
+    assert policy["automatic_checkpoints"] is None
+
+
+def test_one_account_is_one_finding_not_one_per_character():
+    view = both_nodes(vss_access_control={})
+    found = checks(assess(view, {"vss_accounts": ["LAB\\svc"]}, NOW), "vss_access_control")
+    assert [(f["target"], f["message"].split(" is not")[0]) for f in found] == [("HV01", "LAB\\svc"),
+                                                                                ("HV02", "LAB\\svc")]
+
+
+@pytest.mark.parametrize("name, quoted", [
+    ("SQL01", "'SQL01'"),
+    ("O'Brien $(test); x", "'O''Brien $(test); x'"),
+    ("\u2018a\u2019", "'\u2018\u2018a\u2019\u2019'"),
+    ("\u6570\u636e\u5e93", "'\u6570\u636e\u5e93'"),
+])
+def test_ps_quote_makes_a_literal(name, quoted):
+    assert ps_quote(name) == quoted
+
+
+def test_the_recovery_checkpoint_fix_names_the_vm():
+    old = {"Id": "x", "Name": "Backup", "SnapshotType": "Recovery", "CreationTime": "2026-11-01T08:00:00Z",
+           "ParentCheckpointId": None}
+    view = both_nodes(vm("O'Brien $(test); x", Checkpoints=[old]))
+    [finding] = checks(assess(view, None, NOW), "recovery_checkpoint")
+    assert finding["fix"] == "Get-VMSnapshot -VMName 'O''Brien $(test); x' -SnapshotType Recovery | Remove-VMSnapshot"

@@ -62,11 +62,67 @@ def test_a_malformed_id_is_an_error_naming_it(value):
     assert value in str(err.value)
 
 
-@pytest.mark.parametrize("value", ["SQL01'; Remove-Item C:\\ -Recurse", 'a"b', "a;b", "a`b", "$env:x", "a\nb",
-                                   "a\u2019b"])
-def test_names_with_quotes_or_separators_are_rejected(value):
-    with pytest.raises(SelectionError, match="are not accepted in VM names"):
+DATA_NAMES = ["O'Brien $(test); x", 'say "hi"', "a;b", "tick`s `$x", "$env:x", "‘typographic’",
+              "Ünïcödé-VM", "数据库", "SQL01'; Remove-Item C:\\ -Recurse"]
+
+
+def named(*extra):
+    return node("HV01", [vm("SQL01")] + [vm(name) for name in extra])
+
+
+@pytest.mark.parametrize("name", DATA_NAMES)
+def test_names_are_data_selected_exactly_by_name(name):
+    assert parse_entry(name) == ("name", name)
+    result = select_vms(named(name, name + "2"), vms=[name])
+    assert names(result) == [name]
+    assert result["selected"][0]["Name"] == name
+
+
+@pytest.mark.parametrize("name", DATA_NAMES)
+def test_names_are_data_in_patterns_and_exclude(name):
+    data = named(name)
+    assert names(select_vms(data, vms=[name[:-1] + "?"])) == [name]
+    assert names(select_vms(data, exclude=[name])) == ["SQL01"]
+    assert names(select_vms(data, query="[?Name!='SQL01'].Name")) == [name]
+
+
+def test_non_ascii_names_compare_without_regard_to_case():
+    data = named("Ünïcödé-VM")
+    assert names(select_vms(data, vms=["üNÏCÖDÉ-vm"])) == ["Ünïcödé-VM"]
+
+
+def test_a_name_with_pattern_characters_selects_itself():
+    data = named("Web [old]", "Web o")
+    assert names(select_vms(data, vms=["Web [old]"])) == ["Web [old]", "Web o"]
+    assert names(select_vms(data, vms=["Web [[]old]"])) == ["Web [old]"]
+
+
+def test_names_are_matched_exactly_spaces_included():
+    data = named("SQL02 ")
+    assert names(select_vms(data, vms=["SQL02 "])) == ["SQL02 "]
+    with pytest.raises(SelectionError, match="'SQL02' matches no VM"):
+        select_vms(data, vms=["SQL02"])
+
+
+@pytest.mark.parametrize("value", ["a\nb", "tab\there", "nul\x00", "del\x7f", "c1\x85", "\x1b[31mred"])
+def test_control_characters_are_refused_pointing_to_the_vm_id(value):
+    with pytest.raises(SelectionError, match="control character U\\+00.*select that VM by its ID"):
         parse_entry(value)
+    with pytest.raises(SelectionError, match="exclude: .*control character"):
+        select_vms(named(), exclude=[value])
+
+
+@pytest.mark.parametrize("value, kind", [(42, "an integer"), (None, "null"), (["a"], "a list"), ({"a": 1}, "a mapping")])
+def test_a_value_that_is_not_a_string_is_named_with_its_type_in_users_words(value, kind):
+    with pytest.raises(SelectionError, match=f"is {kind}, not a string"):
+        parse_entry(value)
+
+
+def test_a_name_that_looks_like_a_mistyped_id_selects_the_vm_so_named():
+    data = named("{SQL01}", "deadbeef-legacy")
+    assert names(select_vms(data, vms=["{SQL01}"])) == ["{SQL01}"]
+    assert names(select_vms(data, vms=["DEADBEEF-legacy"])) == ["deadbeef-legacy"]
+    assert names(select_vms(data, exclude=["{sql01}"])) == ["deadbeef-legacy", "SQL01"]
 
 
 def test_names_with_dashes_are_names_not_ids():
@@ -125,3 +181,31 @@ def test_a_clustered_vm_of_another_node_is_elsewhere_not_an_error():
 def test_without_cluster_facts_an_unknown_name_is_an_error():
     with pytest.raises(SelectionError, match="'APP01' matches no VM on HV01$"):
         select_vms(facts(cluster=False), vms=["APP01"])
+
+
+def twins():
+    first = vm("DUP", Id="11111111-1111-4111-8111-111111111111")
+    second = vm("dup", Id="22222222-2222-4222-8222-222222222222", State="Off")
+    return node("HV01", [vm("SQL01"), second, first])
+
+
+def test_a_name_shared_by_two_vms_selects_both_told_apart_by_id():
+    result = select_vms(twins(), vms=["DUP"])
+    assert [(v["Name"], v["Id"][:8]) for v in result["selected"]] == [("DUP", "11111111"), ("dup", "22222222")]
+    assert len(select_vms(twins(), vms=["D*"])["selected"]) == 2
+    assert len(select_vms(twins(), query="[?starts_with(Name, 'SQL') == `false`].Name")["selected"]) == 2
+    assert names(select_vms(twins(), exclude=["dup"])) == ["SQL01"]
+    assert [v["Id"][:8] for v in select_vms(twins(), vms=["{22222222-2222-4222-8222-222222222222}"])["selected"]] \
+        == ["22222222"]
+
+
+def test_two_clustered_vms_of_one_name_elsewhere_are_both_reported():
+    data = facts()
+    data["cluster"]["VMRoles"] = [
+        {"Name": "APP01", "VMId": "0f8fad5b-d9cb-469f-a165-70867728950e", "OwnerNode": "HV02"},
+        {"Name": "APP01", "VMId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "OwnerNode": "HV02"},
+    ]
+    result = select_vms(data, vms=["APP01", "{0F8FAD5B-D9CB-469F-A165-70867728950E}"])
+    assert result["elsewhere"] == [{"name": "APP01", "node": "HV02"}, {"name": "APP01", "node": "HV02"}]
+    excluded = select_vms(data, vms=["APP01"], exclude=["3f2504e0-4f89-11d3-9a0c-0305e82c3301"])
+    assert excluded["elsewhere"] == [{"name": "APP01", "node": "HV02"}]
