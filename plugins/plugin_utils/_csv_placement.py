@@ -9,9 +9,12 @@ the node that owns it. ``placement_input(view)`` reads what planning needs from 
 Membership. A VM belongs to the CSV that holds most of its virtual disk bytes (``FileSize`` of each
 disk, from Get-VHD). When the size of any of its disks is unknown, its disks are counted instead. A tie
 is broken by the CSV that holds its configuration folder (``Path``). A VM with no disk on a CSV, or with
-a tie its configuration does not break, is *left alone* with the reason, as are excluded VMs and the VMs
-of a CSV that is not Online. Left-alone VMs are never moved, but their memory and anti-affinity classes
-still count.
+a tie its configuration does not break, is *left alone* with the reason, as are excluded VMs, the VMs of
+a CSV that is not Online, and the VMs the cluster cannot move now: not clustered, or in a state other
+than Running, Off or Saved (Paused, Starting, Stopping, Saving, ...), or Running with unknown memory
+while headroom is checked. Those would otherwise pull their whole CSV (and its other VMs) to them for a
+state that passes. Left-alone VMs are never moved and not counted, but their memory and anti-affinity
+classes still count.
 
 Decision space. Each CSV gets a target node (its owner after the plan); each VM of a CSV either stays
 where it is or moves to its CSV's target. Nothing else moves: moving a VM elsewhere would gain nothing
@@ -36,8 +39,6 @@ one by one, ``max_moves`` defers some, a re-run finishes the job):
 
 - a move's target node is Up and not draining (``State`` Up, ``DrainStatus`` not InProgress); a CSV
   may stay with an owner that is not;
-- only clustered VMs that are Running, Off or Saved are moved; a VM in another state (Paused, Starting,
-  Stopping, Saving, ...) is not;
 - the VM's possible owners (none listed = every node);
 - anti-affinity (``AntiAffinityClassNames``, compared without regard to case): a VM never moves to a node
   where a VM sharing one of its classes runs now or will run after the plan. Moving there after that VM
@@ -52,16 +53,22 @@ one by one, ``max_moves`` defers some, a re-run finishes the job):
 
 A VM a constraint keeps off its CSV's owner is listed under ``unaligned`` with the reason.
 
-Search. The objective is a sum over nodes of what each node receives; each CSV alone on a node is a
-lower bound of its share (the joint value of a node is superadditive), so the sum of each CSV's best
-target alone bounds the optimum from below. When those best targets do not compete for a node's memory
-or anti-affinity classes, that bound is met and the plan is optimal at once (the common case). Otherwise
-a local search finds a good plan, every option that could still beat it is kept (at most the gap between
-plan and bound), CSVs that share a node through such options form independent components, and each
-component is solved exactly by branch and bound. Within a node, which VMs to take (the most VMs, then the
-least memory, then the first in name order, within headroom and classes) is exact: smallest first, with
-an enumeration of the few VMs whose classes collide. ``search_limit`` bounds the work; if it is reached
-the best plan found is returned with ``optimal: false``.
+Search. The objective is a sum over nodes of what each node receives (the CSVs that target it, and the
+VMs it takes of theirs). A CSV alone on a node is a lower bound of what it adds to any group there (a
+node's value is superadditive: what a group may move, each member may move alone), so the sum of each
+CSV's best target alone bounds the optimum from below. Each CSV's targets are enumerated lazily in order
+of that value, from bounds computed from counts. When the best targets do not compete for a node's
+memory or anti-affinity classes, the bound is met and the plan is optimal at once (the common case).
+Otherwise the search starts from the best of that plan, ``migrate_vms``'s and ``move_csvs``'s, improves
+it by moving one CSV at a time, and then proves or improves it by branch and bound: a CSV whose second
+target alone is already worse than the bound by more than the gap keeps its best target; the others are
+searched depth first, those whose best targets collide first, their targets in order, cut as soon as
+the bound reaches the best plan found. Within a node, which VMs to take (the most VMs, then the least
+memory, then the first in name order, within headroom and classes) is exact: smallest first, a group of
+VMs that all share a class standing for its lightest, and an enumeration of the rare groups linked by
+VMs with several classes. ``search_limit`` (steps: node evaluations and search nodes) bounds the work;
+when it is reached the best plan found is returned with ``optimal: false``, never worse than
+``migrate_vms`` or ``move_csvs``.
 
 Order. Moves are grouped by CSV: its ownership move, then its VMs (Off and Saved first, then by memory).
 Groups go smallest first, so ``max_moves`` completes as many CSVs as it can; the rest is ``deferred``.
@@ -74,17 +81,19 @@ moved back to its first preferred owner when that node comes back online. Each m
 it under ``may_be_undone_by``; the plan's ``warnings`` say so once. The planner reports; it changes no
 cluster setting.
 """
+import bisect
 import heapq
+import itertools
 import re
 
-from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import _csv_of
+from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import volume_finder
 from ansible_collections.hyperv.backup.plugins.plugin_utils._selection import SelectionError, _matches, parse_entry
 
 STRATEGIES = ("auto", "migrate_vms", "move_csvs")
 MIGRATION_TYPES = ("live", "quick")
 GIB = 2 ** 30
 DEFAULT_CSV_MOVE_COST = 16 * GIB
-DEFAULT_SEARCH_LIMIT = 200000
+DEFAULT_SEARCH_LIMIT = 20000
 MOVABLE_STATES = ("Running", "Off", "Saved")
 # States in which a VM holds no host memory (Get-VM's State).
 _NO_MEMORY_STATES = ("Off", "Saved", "OffCritical", "SavedCritical", "FastSaved", "FastSavedCritical")
@@ -116,14 +125,15 @@ def fmt_bytes(value):
 # From the cluster view to the planner's input
 
 
-def home_volume(vm, shared_volumes):
-    """The CSV a VM belongs to: ``(name, why)``, or ``(None, why not)``. See the module docstring."""
+def home_volume(vm, find):
+    """The CSV a VM belongs to: ``(name, why)``, or ``(None, why not)``. See the module docstring.
+    ``find`` is ``volume_finder(shared volumes)``."""
     disks = vm.get("HardDisks") or []
     sizes_known = bool(disks) and all(isinstance(d.get("FileSize"), int) and not isinstance(d.get("FileSize"), bool)
                                       and d["FileSize"] >= 0 for d in disks)
     weight = {}
     for disk in disks:
-        csv = _csv_of(disk.get("Path"), shared_volumes)
+        csv = find(disk.get("Path"))
         if csv:
             weight[csv["Name"]] = weight.get(csv["Name"], 0) + (disk["FileSize"] if sizes_known else 1)
     if not weight:
@@ -133,19 +143,20 @@ def home_volume(vm, shared_volumes):
     tied = sorted(name for name, value in weight.items() if value == best)
     if len(tied) == 1:
         return tied[0], f"{tied[0]} holds most of its {measure}"
-    config = _csv_of(vm.get("Path"), shared_volumes)
+    config = find(vm.get("Path"))
     if config and config["Name"] in tied:
         return config["Name"], f"its {measure} are split evenly; its configuration is on {config['Name']}"
     return None, f"its {measure} are split evenly between {' and '.join(tied)} and its configuration is on neither"
 
 
 def _role_index(cluster):
+    """VM roles by VM ID, and by name those whose VM ID was not read (names need not be unique)."""
     by_id, by_name = {}, {}
     for role in cluster.get("VMRoles") or []:
         if role.get("VMId"):
-            by_id[str(role["VMId"]).lower()] = role
-        if role.get("Name"):
-            by_name[str(role["Name"]).upper()] = role
+            by_id.setdefault(str(role["VMId"]).lower(), role)
+        elif role.get("Name"):
+            by_name.setdefault(str(role["Name"]).upper(), role)
     return by_id, by_name
 
 
@@ -204,6 +215,7 @@ def placement_input(view):
     csvs = [{"name": v["Name"], "owner": v.get("OwnerNode"), "state": v.get("State", "Online"), "path": v.get("Path")}
             for v in volumes]
     by_id, by_name = _role_index(cluster)
+    find = volume_finder(volumes)
     vms = []
     for vm in view.get("vms") or []:
         role = by_id.get(str(vm.get("Id", "")).lower()) or by_name.get(str(vm.get("Name", "")).upper()) or {}
@@ -213,7 +225,7 @@ def placement_input(view):
                 return vm[key]
             return role.get(key) if role.get(key) is not None else default
 
-        home, why = home_volume(vm, volumes)
+        home, why = home_volume(vm, find)
         vms.append({
             "id": str(vm["Id"]).lower(),
             "name": vm["Name"],
@@ -317,9 +329,10 @@ class _Planner:
         self.opts = opts
         self.csv_cost = opts["csv_move_cost"]
         self.steps = 0
+        self.stop_at = opts["search_limit"]  # the step at which the search stops
         self.unlimited = False
         self.exhausted = False
-        self.search = {"steps": 0, "bound_met": True, "csvs_searched": 0, "components": 0, "nodes_explored": 0}
+        self.search = {"steps": 0, "bound_met": True, "csvs_searched": 0, "nodes_explored": 0}
         self.warnings = list(problem.get("warnings") or [])
         self._read_nodes(problem)
         self._read_csvs(problem)
@@ -329,7 +342,6 @@ class _Planner:
         self.tb_base = (len(self.nodes) + 1) ** count
         self.tb_weight = [(len(self.nodes) + 1) ** (count - 1 - c) for c in range(count)]
         self._split_memo = {}
-        self._reason_memo = {}
         self._g_memo = {}
 
     # -- input -------------------------------------------------------------------------------------
@@ -367,6 +379,7 @@ class _Planner:
         headroom = self.opts["memory_headroom"]
         self.vms, self.left_alone = [], []
         self.classes_at = {}
+        self.class_nodes = {}
         for index, vm in enumerate(raw):
             state = vm.get("state") or "Running"
             memory = vm.get("memory")
@@ -384,7 +397,7 @@ class _Planner:
                 "possible_names": list(owners),
                 "preferred": list(vm.get("preferred_owners") or []),
                 "failback": bool(vm.get("auto_failback")),
-                "csv": None, "immovable": None,
+                "csv": None,
             }
             self.vms.append(entry)
             if memory is None and state == "Running":
@@ -392,6 +405,8 @@ class _Planner:
                                      + (" and it is not moved, since the memory headroom cannot be checked" if headroom else ""))
             for cls in entry["classes"]:
                 self.classes_at.setdefault((entry["node"], cls), []).append(index)
+                on = self.class_nodes.setdefault(cls, {})
+                on[entry["node"]] = on.get(entry["node"], 0) + 1
             reason = self._left_alone_reason(vm, entry)
             if reason:
                 self.left_alone.append((index, reason))
@@ -399,12 +414,6 @@ class _Planner:
             csv_index = self.csv_by_name[str(vm["csv"]).upper()]
             entry["csv"] = csv_index
             self.csvs[csv_index]["members"].append(index)
-            if not vm.get("clustered", True):
-                entry["immovable"] = "it is not a clustered role, so the cluster cannot move it"
-            elif state not in MOVABLE_STATES:
-                entry["immovable"] = f"it is {state}; only Running, Off and Saved VMs are moved"
-            elif memory is None and state == "Running" and headroom:
-                entry["immovable"] = "its memory is unknown, so the memory headroom cannot be checked"
 
     def _left_alone_reason(self, vm, entry):
         for kind, value in self.opts["exclude"]:
@@ -420,6 +429,14 @@ class _Planner:
             return f"its CSV {csv['name']} is {csv['state']}"
         if csv["owner"] is None:
             return f"its CSV {csv['name']} has no owner"
+        # What the cluster cannot move now is left alone rather than counted: moving a whole CSV to a
+        # VM that is Paused, or is stopping, would move many VMs for one that will soon be movable.
+        if not vm.get("clustered", True):
+            return "it is not a clustered role, so the cluster cannot move it"
+        if entry["state"] not in MOVABLE_STATES:
+            return f"it is {entry['state']}; only Running, Off and Saved VMs are moved"
+        if entry["memory"] is None and entry["state"] == "Running" and self.opts["memory_headroom"]:
+            return "its memory is unknown, so the memory headroom cannot be checked"
         return None
 
     def prepare(self):
@@ -458,13 +475,21 @@ class _Planner:
 
     # -- constraints ---------------------------------------------------------------------------------
 
-    def static_reason(self, v, t):
-        """Why VM ``v`` cannot move to node ``t`` whatever else the plan does, or None."""
-        key = (v, t)
-        if key in self._reason_memo:
-            return self._reason_memo[key]
+    def blocked(self, v, t):
+        """True when VM ``v`` cannot move to node ``t`` whatever else the plan does."""
         vm, node = self.vms[v], self.nodes[t]
-        reason = vm["immovable"] or node["why_not"]
+        if node["why_not"]:
+            return True
+        if vm["possible"] is not None and t not in vm["possible"]:
+            return True
+        if any(self.class_nodes[cls].get(t) for cls in vm["classes"]):
+            return True
+        return node["slack"] is not None and vm["weight"] > node["slack"]
+
+    def static_reason(self, v, t):
+        """Why VM ``v`` cannot move to node ``t`` whatever else the plan does, or None (for the report)."""
+        vm, node = self.vms[v], self.nodes[t]
+        reason = node["why_not"]
         if reason is None and vm["possible"] is not None and t not in vm["possible"]:
             reason = f"{node['name']} is not among its possible owners ({', '.join(vm['possible_names'])})"
         if reason is None:
@@ -477,43 +502,73 @@ class _Planner:
         if reason is None and node["slack"] is not None and vm["weight"] > node["slack"]:
             reason = (f"{node['name']} would keep less than the memory headroom ({fmt_bytes(node['headroom'])}) free"
                       if node["capacity"] is not None else f"the memory capacity of {node['name']} is unknown")
-        self._reason_memo[key] = reason
         return reason
 
     def split(self, c, t):
-        """CSV ``c`` targeting node ``t``: ``(candidates, blocked)``, the VMs that would have to move there
-        and may, and ``[(vm, reason)]`` those that may not."""
+        """CSV ``c`` targeting node ``t``: ``(candidates, blocked)``, the VMs not on ``t`` that may move
+        there and the number of those that may not."""
         key = (c, t)
-        if key not in self._split_memo:
-            candidates, blocked = [], []
-            for v in self.csvs[c]["members"]:
-                if self.vms[v]["node"] == t:
-                    continue
-                reason = self.static_reason(v, t)
-                if reason:
-                    blocked.append((v, reason))
-                else:
-                    candidates.append(v)
-            self._split_memo[key] = (candidates, blocked)
-        return self._split_memo[key]
+        found = self._split_memo.get(key)
+        if found is None:
+            csv = self.csvs[c]
+            if "plain" not in csv:  # members with nothing but their memory to check, lightest first
+                plain = [v for v in csv["members"] if self.vms[v]["possible"] is None and not self.vms[v]["classes"]]
+                csv["plain"] = sorted(((self.vms[v]["weight"], v, self.vms[v]["node"]) for v in plain))
+                csv["special"] = [v for v in csv["members"] if v not in set(plain)]
+            away = sum(1 for v in csv["members"] if self.vms[v]["node"] != t)
+            if self.nodes[t]["why_not"] is not None:
+                candidates = []
+            else:
+                slack = self.nodes[t]["slack"]
+                candidates = [v for w, v, node in csv["plain"] if node != t and (slack is None or w <= slack)]
+                candidates += [v for v in csv["special"] if self.vms[v]["node"] != t and not self.blocked(v, t)]
+            found = self._split_memo[key] = (candidates, away - len(candidates))
+        return found
 
     def tick(self, amount=1):
         self.steps += amount
-        if self.steps > self.opts["search_limit"] and not self.unlimited:
+        if self.steps > self.stop_at and not self.unlimited:
             raise _Budget()
 
     def pick(self, items, slack):
         """Which of the candidate VMs ``items`` (VM numbers) a node takes: the most VMs, then the least
         memory, then the first in name order, within ``slack`` bytes (None: unlimited) and with no two
-        sharing an anti-affinity class. Returns ``(chosen, dropped)``, ``dropped`` as ``[(vm, reason)]``."""
+        sharing an anti-affinity class. Returns the chosen VMs, sorted.
+
+        Exact: without classes, smallest first is optimal. VMs whose classes collide form components; in a
+        component where every two share a class at most one can go, and the lightest (then first) is the
+        best, so it stands for the others. Only the rare components that are not such cliques (VMs with
+        several classes) are enumerated, each combination completed smallest first."""
         vms = self.vms
         by_class = {}
         for v in items:
             for cls in vms[v]["classes"]:
                 by_class.setdefault(cls, []).append(v)
-        colliding = sorted({v for group in by_class.values() if len(group) > 1 for v in group})
-        collides = set(colliding)
-        free = sorted((v for v in items if v not in collides), key=lambda v: (vms[v]["weight"], v))
+        shared = [group for group in by_class.values() if len(group) > 1]
+        free, complex_parts = items, []
+        if shared:
+            parent = {}
+
+            def find(x):
+                while parent.setdefault(x, x) != x:
+                    parent[x] = parent[parent[x]]
+                    x = parent[x]
+                return x
+
+            for group in shared:
+                for v in group[1:]:
+                    parent[find(v)] = find(group[0])
+            parts = {}
+            for v in parent:
+                parts.setdefault(find(v), []).append(v)
+            free = [v for v in items if v not in parent]
+            for part in parts.values():
+                part.sort()
+                if all(vms[a]["classes"] & vms[b]["classes"] for a, b in itertools.combinations(part, 2)):
+                    free.append(min(part, key=lambda v: (vms[v]["weight"], v)))
+                else:
+                    complex_parts.append(part)
+        free = sorted(free, key=lambda v: (vms[v]["weight"], v))
         prefix = [0]
         for v in free:
             prefix.append(prefix[-1] + vms[v]["weight"])
@@ -521,67 +576,47 @@ class _Planner:
         def fill(room):
             if room is None:
                 return len(free)
-            low, high = 0, len(free)
-            while low < high:
-                mid = (low + high + 1) // 2
-                if prefix[mid] <= room:
-                    low = mid
-                else:
-                    high = mid - 1
-            return low
+            return bisect.bisect_right(prefix, room) - 1
 
-        if not colliding:
-            chosen = free[:fill(slack)]
-        else:
-            best = [None, None]
-
-            def walk(i, taken, used_classes, weight):
+        if not complex_parts:
+            return sorted(free[:fill(slack)])
+        choices = [self._independent_sets(part) for part in complex_parts]
+        best_key, best = None, None
+        try:
+            for combo in itertools.product(*choices):
                 self.tick()
-                if i == len(colliding):
-                    room = None if slack is None else slack - weight
-                    count = fill(room)
-                    picked = sorted(taken + free[:count])
-                    key = (-len(picked), weight + prefix[count], picked)
-                    if best[0] is None or key < best[0]:
-                        best[0], best[1] = key, picked
-                    return
-                if best[0] is not None and len(taken) + len(colliding) - i + len(free) < -best[0][0]:
-                    return
-                v = colliding[i]
-                w = vms[v]["weight"]
-                if not vms[v]["classes"] & used_classes and (slack is None or weight + w <= slack):
-                    walk(i + 1, taken + [v], used_classes | vms[v]["classes"], weight + w)
-                walk(i + 1, taken, used_classes, weight)
+                taken = [v for subset in combo for v in subset]
+                weight = sum(vms[v]["weight"] for v in taken)
+                if slack is not None and weight > slack:
+                    continue
+                count = fill(None if slack is None else slack - weight)
+                picked = sorted(taken + free[:count])
+                key = (-len(picked), weight + prefix[count], picked)
+                if best_key is None or key < best_key:
+                    best_key, best = key, picked
+        except _Budget:
+            self.exhausted = True
+            if best is None:
+                best = sorted(free[:fill(slack)])
+        return best
 
-            try:
-                walk(0, [], frozenset(), 0)
-            except _Budget:
-                self.exhausted = True
-                if best[1] is None:  # fall back: smallest first, skipping what collides or does not fit
-                    picked, used_classes, weight = [], set(), 0
-                    for v in sorted(items, key=lambda v: (vms[v]["weight"], v)):
-                        w = vms[v]["weight"]
-                        if not vms[v]["classes"] & used_classes and (slack is None or weight + w <= slack):
-                            picked.append(v)
-                            used_classes |= vms[v]["classes"]
-                            weight += w
-                    best[1] = sorted(picked)
-            chosen = best[1]
-        taken = set(chosen)
-        dropped = []
-        for v in items:
-            if v in taken:
-                continue
-            rival = next((w for w in chosen if vms[w]["classes"] & vms[v]["classes"]), None)
-            if rival is not None:
-                cls = sorted(vms[v]["classes"] & vms[rival]["classes"])[0]
-                dropped.append((v, f"anti-affinity class {vms[v]['class_names'][cls]!r}: {vms[rival]['name']} moves "
-                                   "to the same node in this plan"))
-            elif slack is not None:
-                dropped.append((v, "the memory headroom of the node is taken by the other VMs this plan moves there"))
-            else:  # only after the search limit
-                dropped.append((v, "not planned: the search limit was reached"))
-        return chosen, dropped
+    def _independent_sets(self, part):
+        """Every subset of ``part`` (VM numbers) in which no two VMs share an anti-affinity class."""
+        vms = self.vms
+        found = []
+
+        def walk(i, taken, used):
+            if i == len(part):
+                found.append(taken)
+                return
+            self.tick()
+            v = part[i]
+            if not vms[v]["classes"] & used:
+                walk(i + 1, taken + [v], used | vms[v]["classes"])
+            walk(i + 1, taken, used)
+
+        walk(0, [], frozenset())
+        return found
 
     # -- objective -----------------------------------------------------------------------------------
 
@@ -594,8 +629,8 @@ class _Planner:
         return ((unaligned * _COST_WIDTH + cost) * _MOVES_WIDTH + moves) * self.tb_base + tb
 
     def g(self, t, group):
-        """The value of node ``t`` receiving the CSVs ``group`` (a frozenset): their blocked VMs, the
-        ownership moves, and the VMs the node takes. Returns ``(value, chosen, dropped)``."""
+        """The value of node ``t`` receiving the CSVs ``group`` (a frozenset): their VMs that may not move
+        there, the ownership moves, and the VMs the node takes. Returns ``(value, chosen, candidates)``."""
         key = (t, group)
         hit = self._g_memo.get(key)
         if hit is not None:
@@ -605,17 +640,17 @@ class _Planner:
         items = []
         for c in group:
             candidates, blocked = self.split(c, t)
-            unaligned += len(blocked)
+            unaligned += blocked
             items.extend(candidates)
             if t != self.csvs[c]["owner"]:
                 cost += self.csv_cost
                 moves += 1
             tb += self.rank(c, t) * self.tb_weight[c]
-        chosen, dropped = self.pick(items, self.nodes[t]["slack"]) if items else ([], [])
-        unaligned += len(dropped)
+        chosen = self.pick(items, self.nodes[t]["slack"]) if items else []
+        unaligned += len(items) - len(chosen)
         cost += sum(self.vms[v]["weight"] for v in chosen)
         moves += len(chosen)
-        result = (self.value(unaligned, cost, moves, tb), chosen, dropped)
+        result = (self.value(unaligned, cost, moves, tb), chosen, items)
         self._g_memo[key] = result
         return result
 
@@ -638,31 +673,52 @@ class _Planner:
             memory, count = load.get(node, (0, 0))
             load[node] = (memory + self.vms[v]["weight"], count + 1)
         choices = [t for t in load if t == csv["owner"] or self.nodes[t]["why_not"] is None]
-        if not choices or csv["owner"] is None:
+        if not choices or not self.receivable(c):
             return csv["owner"]
         return min(choices, key=lambda t: (-load[t][0], -load[t][1], self.rank(c, t)))
 
     def options_start(self, c):
-        """Lazy enumeration of CSV ``c``'s targets in order of their value alone (``auto``)."""
+        """Lazy enumeration of CSV ``c``'s targets in order of their value alone (``auto``): every target
+        starts with a lower bound of its value, computed from counts, and is evaluated when it comes first."""
         csv = self.csvs[c]
         members = csv["members"]
-        total = sum(self.vms[v]["weight"] for v in members)
+        weights = sorted(self.vms[v]["weight"] for v in members)
+        prefix = list(itertools.accumulate(weights, initial=0))
+        total = prefix[-1]
         on = {}
         for v in members:
-            node = self.vms[v]["node"]
-            memory, count = on.get(node, (0, 0))
-            on[node] = (memory + self.vms[v]["weight"], count + 1)
+            memory, count = on.get(self.vms[v]["node"], (0, 0))
+            on[self.vms[v]["node"]] = (memory + self.vms[v]["weight"], count + 1)
         heap = []
         for t, node in enumerate(self.nodes):
             if t != csv["owner"] and node["why_not"] is not None:
                 continue
             here_memory, here_count = on.get(t, (0, 0))
+            away = len(members) - here_count
+            if node["why_not"] is not None:
+                may_move = 0
+            else:
+                may_move = away
+                if node["slack"] is not None:  # no more than fit, even taking the lightest members
+                    may_move = min(may_move, bisect.bisect_right(prefix, node["slack"]) - 1)
             moving = int(t != csv["owner"])
-            bound = self.value(0, moving * self.csv_cost + total - here_memory, moving + len(members) - here_count,
+            short = away - may_move
+            # With exactly ``short`` left behind, the other members away from t all move: at least the
+            # lightest that many members' memory (exactly theirs when none is left behind).
+            cost = total - here_memory if not short else prefix[away - short]
+            bound = self.value(short, moving * self.csv_cost + cost, moving + away - short,
                                self.rank(c, t) * self.tb_weight[c])
             heap.append((bound, t, False))
         heapq.heapify(heap)
         return {"heap": heap, "done": []}
+
+    def option_bound(self, c, i):
+        """A lower bound of the value of CSV ``c``'s ``i``-th best target, without evaluating it (None: no
+        such target)."""
+        state = self.enum[c]
+        if i < len(state["done"]):
+            return state["done"][i][0]
+        return state["heap"][0][0] if state["heap"] else None
 
     def option(self, c, i):
         """The ``i``-th best target of CSV ``c`` (by its value alone) as ``(value, node)``, or None."""
@@ -688,143 +744,144 @@ class _Planner:
         return {t: frozenset(group) for t, group in at.items()}
 
     def solve(self):
-        """Targets of every CSV; sets ``self.optimal``."""
+        """Targets of every CSV; sets ``self.exhausted`` when the search limit cut it short."""
         strategy = self.opts["strategy"]
         count = len(self.csvs)
+        owners = [csv["owner"] for csv in self.csvs]
         if strategy == "migrate_vms" or count == 0:
-            return [csv["owner"] for csv in self.csvs]
+            return owners
+        heaviest = [self.heaviest(c) for c in range(count)]
         if strategy == "move_csvs":
-            return [self.heaviest(c) if self.receivable(c) else self.csvs[c]["owner"] for c in range(count)]
+            return heaviest
+        # What the two simple strategies would do: the plan to beat, and the answer if the limit stops
+        # the search early.
+        start = min((self.total(self.grouped(t)), t) for t in (heaviest, owners))
+        self.fallback = start[1]
         # A CSV that is not Online has no VMs to align (they are left alone): it stays, at value 0.
-        self.enum = [self.options_start(c) if self.receivable(c) else {"heap": [], "done": [(0, self.csvs[c]["owner"])]}
+        self.enum = [self.options_start(c) if self.receivable(c) else {"heap": [], "done": [(0, owners[c])]}
                      for c in range(count)]
         best = [self.option(c, 0) for c in range(count)]
         bound = sum(value for value, _ in best)
         targets = [t for _, t in best]
-        self.fallback = targets
         current = self.total(self.grouped(targets))
         if current == bound:
             return targets
         self.search["bound_met"] = False
-        targets, current = self.improve(targets, bound)
+        if start[0] < current:
+            current, targets = start[0], list(start[1])
         self.fallback = targets
+        targets, current = self.improve(targets, current, bound)
         if current == bound:
             return targets
-        gap = current - bound
-        within = []
-        for c in range(count):
-            floor, choices, i = best[c][0], [], 0
-            while True:
-                found = self.option(c, i)
-                if found is None or found[0] - floor > gap:
-                    break
-                choices.append(found)
-                i += 1
-            within.append(choices)
-        return self.branch_and_bound(targets, best, within)
+        return self.branch_and_bound(targets, current, best, current - bound)
 
     def conflicted(self, at):
         """Nodes whose value is more than the sum of their CSVs' values alone."""
         return {t for t, group in at.items()
                 if group and t is not None and self.g(t, group)[0] != sum(self.local(c, t) for c in group)}
 
-    def improve(self, targets, bound):
-        """Local search: move one CSV of a conflicted node at a time to its best other target."""
+    def improve(self, targets, current, bound, tries=8):
+        """Local search: move one CSV at a time, among those on a conflicted node, to whichever of its
+        ``tries`` best targets lowers the total most; sweep until no move helps. What a CSV adds to a node
+        is at least its value alone there, so targets (in order of that value) stop being tried as soon
+        as that alone outweighs what leaving its node saves."""
         targets = list(targets)
         at = self.grouped(targets)
-        current = self.total(at)
-        for _round in range(4 * len(self.csvs) + 8):
-            hot = self.conflicted(at)
-            best_delta, best_move = 0, None
-            for c in sorted(c for t in hot for c in at[t]):
+        while current != bound:
+            improved = False
+            for c in sorted(c for t in self.conflicted(at) for c in at[t]):
                 here = targets[c]
-                leave = self.g(here, at[here] - {c})[0] if at[here] - {c} else 0
-                base = self.g(here, at[here])[0]
-                for i in range(8):
+                rest = at[here] - {c}
+                saved = self.g(here, at[here])[0] - (self.g(here, rest)[0] if rest else 0)
+                best_delta, best_there = 0, None
+                for i in range(tries):
+                    low = self.option_bound(c, i)
+                    if low is None or low - saved >= best_delta:
+                        break
                     found = self.option(c, i)
-                    if found is None:
+                    if found is None or found[0] - saved >= best_delta:
                         break
                     there = found[1]
                     if there == here:
                         continue
                     group = at.get(there, frozenset())
-                    before = self.g(there, group)[0] if group else 0
-                    delta = (leave - base) + (self.g(there, group | {c})[0] - before)
+                    delta = self.g(there, group | {c})[0] - (self.g(there, group)[0] if group else 0) - saved
                     if delta < best_delta:
-                        best_delta, best_move = delta, (c, there)
-            if best_move is None:
-                break
-            c, there = best_move
-            at[targets[c]] = at[targets[c]] - {c}
-            at[there] = at.get(there, frozenset()) | {c}
-            targets[c] = there
-            current += best_delta
-            if current == bound:
+                        best_delta, best_there = delta, there
+                if best_there is None:
+                    continue
+                at[here] = rest
+                at[best_there] = at.get(best_there, frozenset()) | {c}
+                targets[c] = best_there
+                current += best_delta
+                improved = True
+                self.fallback = list(targets)
+            if not improved:
                 break
         return targets, current
 
-    def branch_and_bound(self, targets, best, within):
-        """Exact search over the CSVs that have more than one target that could still beat ``targets``."""
+    def branch_and_bound(self, targets, current, best, gap):
+        """Exact search. A CSV whose second-best target alone already exceeds the best by more than the
+        gap between ``targets`` and the lower bound is fixed at its best; the others are searched depth
+        first, those on a conflicted node first, their targets in order of value, enumerated lazily and
+        cut as soon as the bound reaches the best plan found."""
         count = len(self.csvs)
-        variable = [c for c in range(count) if len(within[c]) > 1]
-        fixed = [c for c in range(count) if len(within[c]) <= 1]
-        parent = {}
+        variable = []
+        for c in range(count):
+            low = self.option_bound(c, 1)
+            if low is None or low - best[c][0] > gap:
+                continue
+            second = self.option(c, 1)
+            if second is not None and second[0] - best[c][0] <= gap:
+                variable.append(c)
+        chosen = set(variable)
+        # First the CSVs whose best targets collide (those conflicts are what costs more than the bound).
+        hot = self.conflicted(self.grouped([t for _, t in best])) | self.conflicted(self.grouped(targets))
+        order = sorted(variable, key=lambda c: (best[c][1] not in hot and targets[c] not in hot, c))
+        self.search["csvs_searched"] = len(order)
+        at = {}
+        for c in range(count):
+            if c not in chosen and targets[c] is not None:
+                at[targets[c]] = at.get(targets[c], frozenset()) | {c}
+        state = {"value": current, "assign": {c: targets[c] for c in order}}
+        assign = {}
 
-        def find(x):
-            while parent.setdefault(x, x) != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
+        def dfs(i, gsum, rest):
+            self.search["nodes_explored"] += 1
+            self.tick()
+            if gsum + rest >= state["value"]:
+                return
+            if i == len(order):
+                state["value"], state["assign"] = gsum, dict(assign)
+                return
+            c = order[i]
+            floor = best[c][0]
+            rest -= floor
+            for k in itertools.count():
+                low = self.option_bound(c, k)
+                if low is None or low - floor > gap or gsum + low + rest >= state["value"]:
+                    break  # targets come in order of value, and what c adds is at least its value alone
+                found = self.option(c, k)
+                if found is None or found[0] - floor > gap or gsum + found[0] + rest >= state["value"]:
+                    break
+                t = found[1]
+                group = at.get(t, frozenset())
+                moved = gsum - (self.g(t, group)[0] if group else 0) + self.g(t, group | {c})[0]
+                if moved + rest >= state["value"]:
+                    continue
+                at[t] = group | {c}
+                assign[c] = t
+                dfs(i + 1, moved, rest)
+                at[t] = group
+                del assign[c]
 
-        for c in variable:
-            for _, t in within[c]:
-                parent[find(("csv", c))] = find(("node", t))
-        components = {}
-        for c in variable:
-            components.setdefault(find(("csv", c)), []).append(c)
-        hot = self.conflicted(self.grouped(targets))
+        try:
+            dfs(0, self.total(at), sum(best[c][0] for c in order))
+        except _Budget:
+            self.exhausted = True
         result = list(targets)
-        self.search["csvs_searched"] = len(variable)
-        self.search["components"] = len(components)
-        for members in components.values():
-            nodes = {t for c in members for _, t in within[c]}
-            base = {t: frozenset(c for c in fixed if targets[c] == t) for t in nodes}
-            order = sorted(members, key=lambda c: (targets[c] not in hot and best[c][1] not in hot, c))
-            incumbent = {c: targets[c] for c in members}
-            at = {t: base[t] | frozenset(c for c in members if targets[c] == t) for t in nodes}
-            state = {"value": self.total(at), "assign": dict(incumbent)}
-            gsum = self.total(base)
-            rest = sum(best[c][0] for c in members)
-            at = dict(base)
-            assign = {}
-
-            def dfs(i, gsum, rest, at=at, assign=assign, order=order, state=state):
-                self.search["nodes_explored"] += 1
-                if gsum + rest >= state["value"]:
-                    return
-                if i == len(order):
-                    state["value"], state["assign"] = gsum, dict(assign)
-                    return
-                c = order[i]
-                for _, t in within[c]:
-                    group = at[t]
-                    before = self.g(t, group)[0] if group else 0
-                    after = self.g(t, group | {c})[0]
-                    moved = gsum - before + after
-                    if moved + rest - best[c][0] >= state["value"]:
-                        continue
-                    at[t] = group | {c}
-                    assign[c] = t
-                    dfs(i + 1, moved, rest - best[c][0])
-                    at[t] = group
-                    del assign[c]
-
-            try:
-                dfs(0, gsum, rest)
-            except _Budget:
-                self.exhausted = True
-            for c, t in state["assign"].items():
-                result[c] = t
+        for c, t in state["assign"].items():
+            result[c] = t
         return result
 
     # -- the plan ------------------------------------------------------------------------------------
@@ -848,11 +905,11 @@ class _Planner:
         for t, group in at.items():
             if t is None:
                 continue
-            _, chosen, lost = self.g(t, group)
+            _, chosen, items = self.g(t, group)
             for v in chosen:
                 moved[v] = t
-            for v, reason in lost:
-                dropped[v] = reason
+            for v in set(items) - set(chosen):
+                dropped[v] = self._dropped_reason(v, chosen, t)
         groups, csv_rows, unaligned = [], [], []
         for c, csv in enumerate(self.csvs):
             t = targets[c]
@@ -923,6 +980,18 @@ class _Planner:
             },
             "warnings": self.warnings,
         }
+
+    def _dropped_reason(self, v, chosen, t):
+        vms = self.vms
+        rival = next((w for w in chosen if vms[w]["classes"] & vms[v]["classes"]), None)
+        if rival is not None:
+            cls = sorted(vms[v]["classes"] & vms[rival]["classes"])[0]
+            return (f"anti-affinity class {vms[v]['class_names'][cls]!r}: {vms[rival]['name']} moves to "
+                    f"{self._name(t)} in this plan")
+        if self.nodes[t]["slack"] is not None:
+            return (f"the memory {self._name(t)} may receive within the headroom is taken by the other VMs this "
+                    "plan moves there")
+        return "not planned: the search limit was reached"
 
     def _name(self, t):
         return None if t is None else self.nodes[t]["name"]
@@ -1034,7 +1103,7 @@ def plan_placement(problem, options=None):
     """Plan CSV placement for ``problem`` (``placement_input(view)``, or the same shape built by hand).
 
     Returns ``{'strategy', 'optimal', 'moves', 'deferred', 'unaligned', 'left_alone', 'csvs', 'cost',
-    'deferred_cost', 'objective', 'summary', 'warnings'}``; each move is ``{'kind': 'csv'|'vm', 'name', 'id',
+    'deferred_cost', 'objective', 'search', 'summary', 'warnings'}`` (docs/csv-placement.md); each move is ``{'kind': 'csv'|'vm', 'name', 'id',
     'from', 'to', 'migration', 'cost', 'reason', 'may_be_undone_by'}`` and, for a VM, ``'state'``, ``'csv'``
     and ``'depends_on'``. Raises :class:`PlacementError` for bad options.
     """
