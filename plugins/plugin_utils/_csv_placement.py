@@ -947,7 +947,7 @@ class _Planner:
             moves_total += len(group_moves)
             csv_rows.append({"name": csv["name"], "state": csv["state"], "owner": self._name(owner),
                              "target": self._name(t), "vms": len(members), "aligned_before": before,
-                             "aligned_after": after, "moves": len(group_moves), "cost": group_cost})
+                             "aligned_planned": after, "moves": len(group_moves), "cost": group_cost})
             if group_moves:
                 groups.append((len(group_moves), group_cost, c, group_moves))
         groups.sort(key=lambda g: g[:3])
@@ -972,7 +972,8 @@ class _Planner:
                 "vms": len(self.vms),
                 "on_csv": sum(len(c["members"]) for c in self.csvs),
                 "aligned_before": sum(r["aligned_before"] for r in csv_rows),
-                "aligned_after": sum(r["aligned_after"] for r in csv_rows),
+                "aligned_after": self._aligned_after(ordered["moves"]),
+                "aligned_planned": sum(r["aligned_planned"] for r in csv_rows),
                 "left_alone": len(self.left_alone),
                 "unaligned": len(unaligned),
                 "moves": len(ordered["moves"]),
@@ -980,6 +981,16 @@ class _Planner:
             },
             "warnings": self.warnings,
         }
+
+    def _aligned_after(self, done):
+        """VMs on their CSV's owner once the moves ``done`` are made (and the deferred ones not)."""
+        owners = {m["name"]: m["to"] for m in done if m["kind"] == "csv"}
+        nodes = {m["id"]: m["to"] for m in done if m["kind"] == "vm"}
+        count = 0
+        for csv in self.csvs:
+            owner = owners.get(csv["name"], self._name(csv["owner"]))
+            count += sum(1 for v in csv["members"] if nodes.get(self.vms[v]["id"], self._name(self.vms[v]["node"])) == owner)
+        return count
 
     def _dropped_reason(self, v, chosen, t):
         vms = self.vms
@@ -1135,7 +1146,8 @@ def render_plan(plan):
     lines = [
         f"CSV placement, strategy {plan['strategy']}{'' if plan['optimal'] else ' (best found, not proven optimal)'}: "
         f"{summary['aligned_before']} of {summary['on_csv']} VMs on a CSV run on its owner now, "
-        f"{summary['aligned_after']} after the plan; {len(plan['moves'])} move(s), {fmt_bytes(plan['cost'])} to migrate"
+        f"{summary['aligned_after']} after {len(plan['moves'])} move(s) costing {fmt_bytes(plan['cost'])}"
+        + (f", {summary['aligned_planned']} once the deferred ones are made too" if plan["deferred"] else "")
     ]
     headers = ["#", "kind", "name", "from", "to", "migration", "cost", "reason"]
     if plan["moves"]:
