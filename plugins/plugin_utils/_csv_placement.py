@@ -580,9 +580,9 @@ class _Planner:
 
         if not complex_parts:
             return sorted(free[:fill(slack)])
-        choices = [self._independent_sets(part) for part in complex_parts]
         best_key, best = None, None
         try:
+            choices = [self._independent_sets(part) for part in complex_parts]
             for combo in itertools.product(*choices):
                 self.tick()
                 taken = [v for subset in combo for v in subset]

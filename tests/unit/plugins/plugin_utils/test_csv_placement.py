@@ -397,6 +397,15 @@ def test_anti_affinity_two_vms_of_a_class_never_both_move_to_one_node():
     assert plan["unaligned"][0]["reason"] == "anti-affinity class 'sql': SQL2 moves to HV01 in this plan"
 
 
+def test_anti_affinity_with_vms_of_several_classes_takes_the_most_vms():
+    # Y shares a class with X and one with Z: taking the light Y alone would align one VM; X and Z, two.
+    problem = cluster([V("X", "HV02", anti_affinity=["a"], memory=8 * G), V("Y", "HV02", anti_affinity=["a", "b"], memory=1 * G),
+                       V("Z", "HV03", anti_affinity=["b"], memory=8 * G)])
+    plan = plan_placement(problem, {"strategy": "migrate_vms"})
+    assert sorted(m["name"] for m in plan["moves"]) == ["X", "Z"]
+    assert plan["unaligned"][0]["vm"] == "Y" and "moves to HV01 in this plan" in plan["unaligned"][0]["reason"]
+
+
 def test_existing_anti_affinity_pairs_are_left_and_reported():
     problem = cluster([V("DC1", "HV01", anti_affinity=["dc"]), V("DC2", "HV01", anti_affinity=["dc"])])
     plan = plan_placement(problem)
