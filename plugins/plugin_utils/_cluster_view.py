@@ -3,8 +3,8 @@
 Each node reports what it sees (facts per node); the controller puts them together and decides. In the
 view every VM appears once, with the node it is registered on and the Cluster Shared Volume it lives on.
 """
-from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import is_under, normalize, parent
 from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
+from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import normalize, parent
 
 
 class ClusterViewError(ValueError):
@@ -26,26 +26,38 @@ def _check_facts(index, facts):
     return facts
 
 
-def _csv_of(path, shared_volumes):
-    """The shared volume whose path holds ``path`` (the longest match), or None."""
-    best = None
+def volume_finder(shared_volumes):
+    """A function ``path -> the shared volume whose path holds it`` (the longest match, as ``is_under``
+    compares), or None; the volumes are indexed once, so each lookup costs the depth of the path, not the
+    number of volumes."""
+    by_path = {}
     for csv in shared_volumes:
-        if path and is_under(path, csv["Path"]) and (best is None or len(csv["Path"]) > len(best["Path"])):
-            best = csv
-    return best
+        by_path.setdefault(normalize(csv["Path"]), csv)
+
+    def find(path):
+        if not path:
+            return None
+        text = normalize(path)
+        while text:
+            hit = by_path.get(text) or (by_path.get(text + "\\") if text.endswith(":") else None)
+            if hit:
+                return hit
+            text = text[:max(text.rfind("\\"), 0)]
+        return None
+
+    return find
 
 
-def _vm_entry(vm, node_name, cluster):
+def _vm_entry(vm, node_name, cluster, find):
     entry = dict(vm)
     entry["Node"] = node_name
     entry["Cluster"] = cluster["Name"] if cluster else None
-    volumes = cluster.get("SharedVolumes", []) if cluster else []
-    home = _csv_of(vm.get("Path"), volumes)
+    home = find(vm.get("Path"))
     entry["SharedVolume"] = home["Name"] if home else None
     entry["SharedVolumeOwner"] = home["OwnerNode"] if home else None
     entry["OnSharedVolumeOwner"] = (home["OwnerNode"].upper() == node_name.upper()) if home else None
     paths = [vm.get("Path")] + [disk.get("Path") for disk in vm.get("HardDisks", [])]
-    used = (_csv_of(path, volumes) for path in paths)
+    used = (find(path) for path in paths)
     entry["SharedVolumes"] = sorted({csv["Name"] for csv in used if csv})
     return entry
 
@@ -138,11 +150,12 @@ def cluster_view(node_facts):
         role_owner.setdefault(str(role.get("VMId") or "").lower() or role["Name"].upper(), role.get("OwnerNode"))
 
     nodes, by_id, conflicts = {}, {}, []
+    find = volume_finder((cluster or {}).get("SharedVolumes", []) or [])
     for facts in facts_list:
         name = facts["node"]["Name"]
         nodes[name] = {key: value for key, value in facts.items() if key not in ("vms", "cluster")}
         for vm in facts.get("vms", []) or []:
-            entry = _vm_entry(vm, name, cluster)
+            entry = _vm_entry(vm, name, cluster, find)
             key = vm["Id"].lower()
             if key not in by_id:
                 by_id[key] = entry

@@ -1,4 +1,5 @@
-"""Benchmarks: round trips and wall time per host against hvsim, planner time and memory on the controller.
+"""Benchmarks: round trips and wall time per host against hvsim, planner time and memory on the controller,
+and the CSV placement planner up to 64 nodes / 8,000 VMs / 256 CSVs (bench_placement.py).
 
 Run with `make bench` (or `.venv/bin/python tests/bench/run.py [--sizes 10,100,1000]`). Prints a table and
 writes tests/bench/results.json. What was measured, and on what, is in tests/bench/README.md.
@@ -17,6 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path[:0] = [os.path.join(ROOT, ".collections"), os.path.join(ROOT, "tools")]
 
 from hvsim.testing import Lab, host_results, run_ansible  # noqa: E402
+
+import bench_placement  # noqa: E402  (beside this file)
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import cluster_view  # noqa: E402
 from ansible_collections.hyperv.backup.plugins.plugin_utils._readiness import assess  # noqa: E402
@@ -126,6 +129,8 @@ def bench_controller(facts):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10,100,1000", help="VMs per node, comma-separated")
+    parser.add_argument("--placement-sizes", default=bench_placement.SIZES,
+                        help="CSV placement planner: nodes/VMs/CSVs, comma-separated ('' skips it)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
     args = parser.parse_args()
     rows = []
@@ -141,9 +146,10 @@ def main():
                   f"{controller['findings']} findings; checkpoint_type converge {converge['seconds']:.2f} s "
                   f"({converge['vms_changed']} VMs, {converge['module_runs_per_host']} module runs per host), "
                   f"rerun {rerun['seconds']:.2f} s ({rerun['vms_changed']} VMs, {rerun['module_runs_per_host']} per host)")
+    placement = bench_placement.run(args.placement_sizes) if args.placement_sizes else []
     meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
     with open(args.out, "w") as handle:
-        json.dump({"meta": meta, "rows": rows}, handle, indent=2)
+        json.dump({"meta": meta, "rows": rows, "placement": placement}, handle, indent=2)
     print(f"written {args.out}")
 
 

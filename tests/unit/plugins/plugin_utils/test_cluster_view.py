@@ -1,6 +1,7 @@
 import pytest
 
-from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import ClusterViewError, cluster_view
+from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import ClusterViewError, cluster_view, volume_finder
+from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import is_under
 from tests.unit.factsdata import CSVS, node, vm
 
 
@@ -25,6 +26,24 @@ def test_volume10_is_not_inside_volume1():
     view = cluster_view([node("HV02", [vm("APP10", volume=10)], csvs=csvs)])
     assert view["vms"][0]["SharedVolume"] == "Cluster Disk 10"
     assert view["vms"][0]["OnSharedVolumeOwner"] is True
+
+
+def test_volume_finder_matches_is_under_with_the_longest_path():
+    volumes = [{"Name": "V1", "Path": "C:\\ClusterStorage\\Volume1"}, {"Name": "V10", "Path": "c:/clusterstorage/volume10/"},
+               {"Name": "Nested", "Path": "C:\\ClusterStorage\\Volume1\\Inner"}, {"Name": "Root", "Path": "E:\\"},
+               {"Name": "Share", "Path": "\\\\sofs\\vms"}]
+    find = volume_finder(volumes)
+    paths = ["C:\\ClusterStorage\\Volume1", "C:\\ClusterStorage\\Volume1\\A\\b.vhdx", "C:\\ClusterStorage\\Volume10\\x",
+             "C:\\ClusterStorage\\Volume100\\x", "C:\\ClusterStorage\\Volume1\\Inner\\x.vhdx", "E:\\VMs\\x.vhdx",
+             "\\\\SOFS\\VMs\\x.vhdx", "\\\\sofs\\vmsother\\x", "D:\\x", "", None]
+    for path in paths:
+        slow = None
+        for volume in volumes:
+            if path and is_under(path, volume["Path"]) and (slow is None or len(volume["Path"]) > len(slow["Path"])):
+                slow = volume
+        assert find(path) is slow, path
+    assert [find(p)["Name"] if find(p) else None for p in paths] == [
+        "V1", "V1", "V10", None, "Nested", "Root", "Share", None, None, None, None]
 
 
 def test_vm_on_local_storage_has_no_volume():
