@@ -87,7 +87,7 @@ import itertools
 import re
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import volume_finder
-from ansible_collections.hyperv.backup.plugins.plugin_utils._selection import SelectionError, _matches, parse_entry
+from ansible_collections.hyperv.backup.plugins.plugin_utils._selection import SelectionError, _id_typo, _matches, parse_entry
 
 STRATEGIES = ("auto", "migrate_vms", "move_csvs")
 MIGRATION_TYPES = ("live", "quick")
@@ -380,6 +380,10 @@ class _Planner:
         self.vms, self.left_alone = [], []
         self.classes_at = {}
         self.class_nodes = {}
+        for kind, value in self.opts["exclude"]:
+            # Looks like a mistyped VM ID: fine only when a VM is really named so.
+            if kind == "idlike" and not any(_matches(kind, value, {"Id": vm["id"], "Name": vm["name"]}) for vm in raw):
+                raise PlacementError(str(_id_typo("exclude", value)))
         for index, vm in enumerate(raw):
             state = vm.get("state") or "Running"
             memory = vm.get("memory")
