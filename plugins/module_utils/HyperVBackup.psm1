@@ -28,7 +28,12 @@ Function Import-HyperVModule {
     if (-not (Microsoft.PowerShell.Core\Get-Module -ListAvailable -Name Hyper-V)) {
         $Module.FailJson("${ModuleName}: the Hyper-V PowerShell module is not available on $env:COMPUTERNAME; install the Hyper-V management tools")
     }
-    Microsoft.PowerShell.Core\Import-Module -Name Hyper-V -ErrorAction Stop
+    try {
+        Microsoft.PowerShell.Core\Import-Module -Name Hyper-V -ErrorAction Stop
+    }
+    catch {
+        $Module.FailJson("${ModuleName}: importing the Hyper-V PowerShell module on $env:COMPUTERNAME failed: $($_.Exception.Message)", $_)
+    }
 }
 
 Function Test-CommandParameter {

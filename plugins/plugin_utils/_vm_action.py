@@ -110,12 +110,6 @@ class VmAction(ActionBase):
             applied = self._execute_module(module_name=f"hyperv.backup.{self.NAME}",
                                            module_args=self.PLANNER.module_args(plan, args), task_vars=task_vars)
             warnings.extend(applied.get("warnings") or [])
-            if applied.get("failed") and not isinstance(applied.get("vms"), list):
-                result.update(failed=True, changed=bool(applied.get("changed")),
-                              msg=f"{self.NAME}: applying on the host failed: {host_message(applied)}")
-                if warnings:
-                    result["warnings"] = warnings
-                return result
 
         final = self.PLANNER.merge(plan, applied)
         result["changed"] = final.pop("changed")
@@ -127,7 +121,7 @@ class VmAction(ActionBase):
             result["diff"] = diff(final["vms"])
         failed = [entry for entry in final["vms"] if entry["status"] == "failed"]
         if applied is not None and applied.get("failed"):
-            # The module failed as a whole after reporting some VMs: its own message comes first.
+            # The module failed as a whole (before or after reporting some VMs): its own message is the task's.
             result["failed"] = True
             result["msg"] = f"{self.NAME}: applying on the host failed: {host_message(applied)}"
         elif failed:

@@ -27,7 +27,7 @@ def finish(the_plan, apply_result=None):
         reported = {str(item.get("id", "")).lower(): item
                     for item in (items if isinstance(items, list) else []) if isinstance(item, dict)}
         if apply_result.get("failed"):
-            unreported = f"not applied: the module failed on the host: {apply_result.get('msg') or 'no message'}"
+            unreported = f"no result for this VM: the module failed on the host: {apply_result.get('msg') or 'no message'}"
     entries = []
     for planned in the_plan["vms"]:
         entry = dict(planned, before=dict(planned["before"]), after=dict(planned["after"]))

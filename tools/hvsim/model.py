@@ -20,8 +20,8 @@ FAULT_KNOBS = ("latency_ms", "fail_nth", "drop_nth")
 # Structured faults, read by the operations from the model data (docs/hvsim.md, "Fault injection").
 FAULT_SECTIONS = ("cmdlets", "vanishing_vms")
 # The keys of one ``faults.cmdlets`` entry and the type each must have.
-CMDLET_FAULT_KEYS = {"cmdlet": str, "node": str, "vm": str, "after": int, "times": int, "message": str,
-                     "ignore": bool, "property": str}
+CMDLET_FAULT_KEYS = {"cmdlet": str, "node": str, "module": str, "vm": str, "after": int, "times": int,
+                     "message": str, "ignore": bool, "property": str}
 
 _PATH_LOCKS = {}
 _PATH_LOCKS_GUARD = threading.Lock()
@@ -109,7 +109,8 @@ def validate(data, source="model"):
 
 
 def _validate_cmdlet_faults(entries, source):
-    """``faults.cmdlets``: a list of ``{cmdlet, node?, vm?, after?, times?, message?, ignore?, property?}``."""
+    """``faults.cmdlets``: a list of ``{cmdlet, node?, module?, vm?, after?, times?, message?, ignore?,
+    property?}``."""
     if entries is None:
         return
     if not isinstance(entries, list):

@@ -50,6 +50,7 @@ class Context:
 
     node: str
     data: dict
+    module: str = ""                                # the short name of the module being run
     check_mode: bool = False
     diff: bool = False
     changed_model: bool = False
@@ -72,6 +73,8 @@ class Context:
             if str(entry.get("cmdlet", "")).lower() != name.lower():
                 continue
             if entry.get("node") and str(entry["node"]).lower() != str(self.node).lower():
+                continue
+            if entry.get("module") and str(entry["module"]).lower() != self.module.lower():
                 continue
             if entry.get("vm") and not any(world.matches_vm(vm, entry["vm"]) for vm in vms):
                 continue
@@ -134,6 +137,11 @@ def require_hyperv(ctx, module_name):
     if node.get("hyperv_module", True) is False:
         raise ModuleFail(f"{module_name}: the Hyper-V PowerShell module is not available on {node['name'].upper()}; "
                          "install the Hyper-V management tools")
+    try:
+        ctx.cmdlet("Import-Module")
+    except CmdletError as err:
+        raise ModuleFail(f"{module_name}: importing the Hyper-V PowerShell module on {node['name'].upper()} "
+                         f"failed: {err}") from None
     return node
 
 
@@ -235,7 +243,7 @@ def run(name_or_script, node, data, args, on_model_change=None):
             result["invocation"] = prepared.invocation()
         return result
 
-    ctx = Context(node=node, data=data, check_mode=prepared.check_mode, diff=prepared.diff)
+    ctx = Context(node=node, data=data, module=op.name, check_mode=prepared.check_mode, diff=prepared.diff)
     if world.settle(data):
         ctx.mark_changed()
     try:

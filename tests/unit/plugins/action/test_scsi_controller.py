@@ -112,13 +112,14 @@ def test_a_guest_still_shutting_down_is_a_change_with_the_hosts_warning():
 def test_the_hosts_message_is_shown_when_the_module_failed_after_listing_vms():
     def broken(module_args):
         return {"failed": True, "changed": False, "vms": [],
-                "msg": "scsi_controller: shutdown_grace -1 must be 0 or more seconds"}
+                "msg": "scsi_controller: shutdown_grace -1 must be 0 or more seconds"}   # vms set before failing
 
     action, _ = make_action(ActionModule, {}, {FACTS: gathered, MODULE: broken})
     result = action.run(task_vars={})
     assert result["failed"] is True
     assert result["msg"] == "scsi_controller: applying on the host failed: scsi_controller: shutdown_grace -1 must be 0 or more seconds"
-    assert result["vms"][0]["msg"].startswith("not applied: the module failed on the host: scsi_controller: shutdown_grace")
+    assert result["vms"][0]["msg"].startswith("no result for this VM: the module failed on the host: scsi_controller: "
+                                              "shutdown_grace")
 
 
 def test_warnings_of_the_read_reach_the_user():

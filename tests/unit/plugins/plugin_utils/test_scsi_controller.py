@@ -143,8 +143,8 @@ def test_a_module_that_failed_as_a_whole_keeps_what_it_reported():
     entries = {e["name"]: e for e in planner.merge(plan, applied)["vms"]}
     assert entries["APP01"]["status"] == "changed"
     assert entries["DB01"]["status"] == "failed"
-    assert entries["DB01"]["msg"] == ("not applied: the module failed on the host: scsi_controller: the Hyper-V "
-                                      "PowerShell module is not available on HV01")
+    assert entries["DB01"]["msg"] == ("no result for this VM: the module failed on the host: scsi_controller: the "
+                                      "Hyper-V PowerShell module is not available on HV01")
 
 
 def test_a_vm_whose_controllers_could_not_be_read_is_pending():
