@@ -80,4 +80,4 @@ Function Get-OperationVM {
     $vm
 }
 
-Export-ModuleMember -Function Import-HyperVModule, Test-CommandParameter, Get-OperationVM
+Microsoft.PowerShell.Core\Export-ModuleMember -Function Import-HyperVModule, Test-CommandParameter, Get-OperationVM

@@ -483,7 +483,7 @@ if ($gatherSubset -contains 'vms') {
                     [bool]$vm.AutomaticCheckpointsEnabled
                 }
             }
-            $properties.Path = Read-Property -Name Path -Problems $problems -Read { [String]$vm.Path }
+            $properties.Path = Read-Property -Name Path -Problems $problems -Read { $vm.Path }
             $properties.IsClustered = Read-Property -Name IsClustered -Problems $problems -Read { [bool]$vm.IsClustered }
 
             $hardDisks = $null
