@@ -23,7 +23,7 @@ class ActionModule(ActionBase):
         try:
             subsets = normalize_gather_subset(args["gather_subset"])
         except GatherSubsetError as err:
-            raise AnsibleActionFail(str(err)) from None
+            raise AnsibleActionFail(plain_message(str(err))) from None
         module_args = {"gather_subset": subsets, "acl_paths": args["acl_paths"]}
         result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
         result.pop("invocation", None)

@@ -87,7 +87,7 @@ class VmAction(ActionBase):
             if hasattr(self.PLANNER, "check_options"):
                 self.PLANNER.check_options(args)
         except PlanError as err:
-            raise AnsibleActionFail(f"{self.NAME}: {err}") from None
+            raise AnsibleActionFail(plain_message(f"{self.NAME}: {err}")) from None
 
         gathered = self._execute_module(module_name=FACTS_MODULE, module_args={"gather_subset": list(GATHER_SUBSET)},
                                         task_vars=task_vars)
@@ -103,7 +103,7 @@ class VmAction(ActionBase):
         try:
             plan = self.PLANNER.plan(facts, args)
         except (PlanError, SelectionError) as err:
-            raise AnsibleActionFail(f"{self.NAME}: {err}") from None
+            raise AnsibleActionFail(plain_message(f"{self.NAME}: {err}")) from None
 
         applied = None
         if plan["operations"] and not self._task.check_mode:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from hvsim.testing import run_ansible
 from tests.integration import modelkit
 from tests.integration.modelkit import model, node
 
@@ -183,3 +184,26 @@ def test_acl_paths_tell_denied_from_missing_and_name_the_double_hop(lab_of, path
     rc, result = facts(lab, json.dumps({"gather_subset": ["min"], "acl_paths": [path]}))
     assert rc != 0
     assert result["msg"].startswith(message)
+
+
+# -- messages -----------------------------------------------------------------------------------------------
+
+def test_argument_errors_show_no_internal_names(lab_of, tmp_path):
+    lab = lab_with(lab_of)
+    playbook = tmp_path / "bad.yml"
+    playbook.write_text(
+        "- hosts: HV01\n  gather_facts: false\n  vars: {d: {a: 1}}\n  tasks:\n"
+        "    - {hyperv.backup.scsi_controller: {vms: '{{ d }}'}, ignore_errors: true}\n"
+        "    - {hyperv.backup.host_facts: {gather_subset: '{{ d }}'}, ignore_errors: true}\n"
+        "    - {hyperv.backup.checkpoint_type: {checkpoint_type: Production, bogus: 1}, ignore_errors: true}\n")
+    rc, out = run_ansible(lab, "ansible-playbook", str(playbook))
+    assert rc == 0, out
+    messages = [task["hosts"]["HV01"]["msg"] for task in out["plays"][0]["tasks"]]
+    assert messages[:2] == [
+        "argument 'vms' is of type dict and we were unable to convert to list: dict cannot be converted to a list",
+        "argument 'gather_subset' is of type dict and we were unable to convert to list: dict cannot be converted "
+        "to a list",
+    ]
+    assert messages[2].startswith("Unsupported parameters for (hyperv.backup.checkpoint_type) module: bogus. "
+                                  "Supported parameters include: ")
+    assert lab.journal == []
