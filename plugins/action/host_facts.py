@@ -8,6 +8,7 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils._facts import (
     GatherSubsetError,
     normalize_gather_subset,
 )
+from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_action import plain_message, validate_arguments
 
 MODULE = "hyperv.backup.host_facts"
 
@@ -18,13 +19,15 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(**argument_spec_from_doc(DOCUMENTATION))
+        args = validate_arguments(self, "host_facts", argument_spec_from_doc(DOCUMENTATION))
         try:
             subsets = normalize_gather_subset(args["gather_subset"])
         except GatherSubsetError as err:
-            raise AnsibleActionFail(str(err)) from None
+            raise AnsibleActionFail(plain_message(str(err))) from None
         module_args = {"gather_subset": subsets, "acl_paths": args["acl_paths"]}
         result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
         result.pop("invocation", None)
+        if result.get("failed") and result.get("msg"):
+            result["msg"] = plain_message(result["msg"])
         result["changed"] = False
         return result

@@ -1,21 +1,55 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# What the PowerShell modules of hyperv.backup share: loading the Hyper-V module and finding the VM an
-# operation names (docs/windows-contract.md).
+# What the PowerShell modules of hyperv.backup share: loading the Hyper-V module, finding the VM an
+# operation names, asking the host which parameters a cmdlet has (docs/windows-contract.md).
+#
+# Patterns every module of this collection follows (docs/windows-contract.md, "Conventions"):
+# - Cmdlets are called module-qualified (Hyper-V\Get-VM, FailoverClusters\Get-ClusterGroup,
+#   Microsoft.PowerShell.Management\Get-Item, Microsoft.PowerShell.Core\Wait-Job, ...): a bare name binds
+#   by autoload in PSModulePath order, and on a host with VMware PowerCLI, Get-VM is VMware's.
+# - Each item of an apply loop (VM, folder, account, move) has its own try/catch(/finally): a failure is
+#   that item's status 'failed' with 'error', and the others go on. Ansible runs modules with
+#   $ErrorActionPreference = 'Stop', so any unguarded call would end the module.
+# - $module.FailJson returns every Result field set so far: a module sets its list of items (vms, ...)
+#   only once its arguments are accepted, so a failure before that shows only its msg.
+# - Features are detected by asking the host (Test-CommandParameter), not by build number.
+# - What is written is read back and verified: an item whose setting did not take fails.
 
 Function Import-HyperVModule {
     <#
     .SYNOPSIS
-    Import the Hyper-V module, or fail the Ansible module with the contract's message.
+    Import the Hyper-V module, or fail the Ansible module with the contract's message. A module-qualified
+    call would autoload it too, but with a less clear error where it is missing.
     #>
     param (
         [Parameter(Mandatory = $true)]$Module,
         [Parameter(Mandatory = $true)][String]$ModuleName
     )
-    if (-not (Get-Module -ListAvailable -Name Hyper-V)) {
+    if (-not (Microsoft.PowerShell.Core\Get-Module -ListAvailable -Name Hyper-V)) {
         $Module.FailJson("${ModuleName}: the Hyper-V PowerShell module is not available on $env:COMPUTERNAME; install the Hyper-V management tools")
     }
-    Import-Module -Name Hyper-V -ErrorAction Stop
+    try {
+        Microsoft.PowerShell.Core\Import-Module -Name Hyper-V -ErrorAction Stop
+    }
+    catch {
+        $Module.FailJson("${ModuleName}: importing the Hyper-V PowerShell module on $env:COMPUTERNAME failed: $($_.Exception.Message)", $_)
+    }
+}
+
+Function Test-CommandParameter {
+    <#
+    .SYNOPSIS
+    Whether the cmdlet -Name of the module -ModuleName has the parameter -Parameter on this host: how a
+    feature is detected (Set-VM -AutomaticCheckpointsEnabled exists from Windows build 16299 on).
+    #>
+    param (
+        [Parameter(Mandatory = $true)][String]$Name,
+        [Parameter(Mandatory = $true)][String]$ModuleName,
+        [Parameter(Mandatory = $true)][String]$Parameter
+    )
+    $command = Microsoft.PowerShell.Core\Get-Command -Name $Name -Module $ModuleName -ErrorAction SilentlyContinue |
+        Select-Object -First 1
+    ($null -ne $command) -and $command.Parameters.ContainsKey($Parameter)
 }
 
 Function Get-OperationVM {
@@ -35,7 +69,7 @@ Function Get-OperationVM {
         return $null
     }
     try {
-        $vm = Get-VM -Id $vmId -ErrorAction Stop
+        $vm = Hyper-V\Get-VM -Id $vmId -ErrorAction Stop
     }
     catch {
         $Item.status = 'failed'
@@ -46,4 +80,4 @@ Function Get-OperationVM {
     $vm
 }
 
-Export-ModuleMember -Function Import-HyperVModule, Get-OperationVM
+Microsoft.PowerShell.Core\Export-ModuleMember -Function Import-HyperVModule, Test-CommandParameter, Get-OperationVM

@@ -130,7 +130,9 @@ vms:
       type: dict
       sample: {CheckpointType: Standard, AutomaticCheckpointsEnabled: true}
     after:
-      description: The managed settings after the task (in check mode, what they would be).
+      description:
+        - The managed settings after the task, as the host read them back after C(Set-VM) (in check mode, what
+          they would be). A VM whose setting did not take although C(Set-VM) returned without an error fails.
       type: dict
       sample: {CheckpointType: Production, AutomaticCheckpointsEnabled: false}
     status:

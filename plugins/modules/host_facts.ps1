@@ -9,6 +9,11 @@
 # The action plugin expands the user's gather_subset forms (all, min, !name) into the explicit list this
 # module takes. Each Hyper-V cmdlet is called once for all VMs of the node and its output is grouped by
 # VMId, so the cost does not grow with one call per VM.
+#
+# One troubled VM never fails the node (every apply task gathers first): when a call for all VMs fails,
+# the same cmdlet is called once per VM, each guarded. A VM that is no longer on the node (moved away
+# while it was read) is left out with a warning; a VM read in part (a critical state, a property that
+# throws) is reported with null for what could not be read, with a warning.
 
 $subsets = @('cluster', 'vms', 'checkpoints', 'vss_access_control', 'vss_writers')
 
@@ -26,12 +31,11 @@ $module.Result.changed = $false
 $node = $env:COMPUTERNAME.ToUpperInvariant()
 $invariant = [System.Globalization.CultureInfo]::InvariantCulture
 
-# Automatic checkpoints exist from Windows build 16299 (version 1709).
-$automaticCheckpointsMinBuild = 16299
-
 # The VSS (Backup) integration service is found by the integration component GUID that ends its Id
 # ("Microsoft:<VMId>\5CED1297-4598-4915-A5FC-AD21BB4D02A4"); its Name is localized.
 $vssIntegrationComponentId = '5CED1297-4598-4915-A5FC-AD21BB4D02A4'
+
+$doubleHop = 'A UNC path is read with the credentials of the WinRM session, which do not reach a second machine without delegation (the double hop): use CredSSP or Kerberos delegation (ansible_winrm_transport: credssp, or become with become_method: runas), or read the folder on the server that serves the share'
 
 $vssAccessControlKey = 'HKLM:\SYSTEM\CurrentControlSet\Services\VSS\VssAccessControl'
 
@@ -48,16 +52,6 @@ if (($gatherSubset -contains 'checkpoints') -and -not ($gatherSubset -contains '
 }
 
 Import-HyperVModule -Module $module -ModuleName host_facts
-
-$aclPaths = @($module.Params.acl_paths)
-foreach ($aclPath in $aclPaths) {
-    if ($aclPath -notmatch $absolutePathPattern) {
-        $module.FailJson("host_facts: acl_paths item '$aclPath' is not an absolute path")
-    }
-    if (-not (Test-Path -LiteralPath $aclPath)) {
-        $module.FailJson("host_facts: acl_paths item '$aclPath' does not exist on $node")
-    }
-}
 
 # --- functions ---------------------------------------------------------------------------------------
 
@@ -138,6 +132,115 @@ function ConvertTo-Sid {
     $Identity.Translate([System.Security.Principal.SecurityIdentifier])
 }
 
+function Get-UncRoot {
+    <#
+    .SYNOPSIS
+    \\server\share of a UNC path, or $null for a local path.
+    #>
+    param ([String]$Path)
+    if ($Path -match '^[\\/]{2}([^\\/]+)[\\/]([^\\/]+)') {
+        return "\\$($Matches[1])\$($Matches[2])"
+    }
+    $null
+}
+
+function Get-AclPathError {
+    <#
+    .SYNOPSIS
+    The contract's message for an acl_paths item that Get-Item or Get-Acl could not read: it does not
+    exist, access is denied, or (a UNC path) the share cannot be reached from this session: the double hop.
+    #>
+    param ([String]$Path, [System.Management.Automation.ErrorRecord]$ErrorRecord)
+    $exception = $ErrorRecord.Exception
+    $message = $exception.Message
+    $missing = ($exception -is [System.Management.Automation.ItemNotFoundException]) -or
+        ($exception -is [System.IO.FileNotFoundException]) -or ($exception -is [System.IO.DirectoryNotFoundException])
+    $denied = ($exception -is [System.UnauthorizedAccessException]) -or
+        ($ErrorRecord.CategoryInfo.Category -eq [System.Management.Automation.ErrorCategory]::PermissionDenied)
+    $root = Get-UncRoot -Path $Path
+    if ($null -ne $root) {
+        $rootReadable = $false
+        if ($missing) {
+            try {
+                $null = Microsoft.PowerShell.Management\Get-Item -LiteralPath $root -Force -ErrorAction Stop
+                $rootReadable = $true
+            }
+            catch {
+                $message = $_.Exception.Message
+            }
+        }
+        if (-not $rootReadable) {
+            return "host_facts: acl_paths item '$Path' cannot be read from ${node}: $message $doubleHop"
+        }
+    }
+    if ($missing) {
+        return "host_facts: acl_paths item '$Path' does not exist on $node"
+    }
+    if ($denied) {
+        return "host_facts: acl_paths item '$Path' cannot be read on ${node}: $message The account Ansible connects with needs the right to read its permissions"
+    }
+    "host_facts: reading the ACL of acl_paths item '$Path' on $node failed: $message"
+}
+
+function Invoke-ForVMs {
+    <#
+    .SYNOPSIS
+    Run $Read (a script block taking an array of VMs) once for all $VMs and, if that call fails, once per
+    VM, each guarded. Returns @{ Output = what the calls returned; Failed = @{ VMId (lower case) = message } }.
+    #>
+    param ([Object[]]$VMs, [String]$Cmdlet, [ScriptBlock]$Read)
+    $failed = @{}
+    try {
+        $output = @(& $Read $VMs)
+    }
+    catch {
+        $output = [System.Collections.Generic.List[Object]]@()
+        foreach ($one in $VMs) {
+            try {
+                foreach ($object in @(& $Read @($one))) {
+                    $output.Add($object)
+                }
+            }
+            catch {
+                $failed[$one.Id.ToString().ToLowerInvariant()] = "${Cmdlet}: $($_.Exception.Message)"
+            }
+        }
+    }
+    @{ Output = @($output); Failed = $failed }
+}
+
+function Read-Property {
+    <#
+    .SYNOPSIS
+    The value $Read gives, or $null when it throws; the failure is added to $Problems as "<Name> (<message>)".
+    For scalar values: a list would be unrolled.
+    #>
+    param ([String]$Name, [ScriptBlock]$Read, [System.Collections.Generic.List[String]]$Problems)
+    try {
+        & $Read
+    }
+    catch {
+        $Problems.Add("$Name ($($_.Exception.Message))")
+        $null
+    }
+}
+
+# --- acl_paths: each must exist and be readable, before anything is read -----------------------------
+
+$aclPaths = @($module.Params.acl_paths)
+foreach ($aclPath in $aclPaths) {
+    if ($aclPath -notmatch $absolutePathPattern) {
+        $module.FailJson("host_facts: acl_paths item '$aclPath' is not an absolute path")
+    }
+    # Get-Item, not Test-Path: Test-Path says $false for a folder that exists but may not be read.
+    try {
+        $null = Microsoft.PowerShell.Management\Get-Item -LiteralPath $aclPath -Force -ErrorAction Stop
+    }
+    catch {
+        $module.FailJson((Get-AclPathError -Path $aclPath -ErrorRecord $_), $_)
+    }
+}
+
 # --- the node ----------------------------------------------------------------------------------------
 
 $osVersion = [Environment]::OSVersion.Version
@@ -147,7 +250,9 @@ try {
 catch {
     $dnsHostName = $env:COMPUTERNAME.ToLowerInvariant()
 }
-$automaticCheckpointsSupported = $osVersion.Build -ge $automaticCheckpointsMinBuild
+# Automatic checkpoints exist where Set-VM has the parameter (Windows build 16299, version 1709, and later):
+# asked of the host, not derived from its build.
+$automaticCheckpointsSupported = Test-CommandParameter -Name Set-VM -ModuleName Hyper-V -Parameter AutomaticCheckpointsEnabled
 
 $facts = [Ordered]@{
     schema = 1
@@ -163,25 +268,37 @@ $facts = [Ordered]@{
 
 # --- the cluster -------------------------------------------------------------------------------------
 
-# The cluster cmdlets answer only where the cluster service runs; a node that is not in a failover
-# cluster (or has no FailoverClusters module) has cluster = $null.
-$clusService = Get-Service -Name ClusSvc -ErrorAction SilentlyContinue
-$clustered = ($null -ne $clusService) -and ($clusService.Status -eq 'Running') -and
-    ($null -ne (Get-Module -ListAvailable -Name FailoverClusters))
+# The cluster cmdlets answer only where the cluster service runs. No service: the node is not in a failover
+# cluster (cluster = $null). A stopped service: cluster = $null with a warning. A running service without
+# the FailoverClusters PowerShell module (the RSAT-Clustering-PowerShell feature): asking for the cluster
+# fails naming it; asking only for the VMs warns (their AntiAffinityClassNames cannot be read).
+$readsCluster = ($gatherSubset -contains 'cluster') -or ($gatherSubset -contains 'vms')
+$clustered = $false
+$clusService = Microsoft.PowerShell.Management\Get-Service -Name ClusSvc -ErrorAction SilentlyContinue
+if ($readsCluster -and $null -ne $clusService) {
+    $serviceState = $clusService.Status.ToString()
+    if ($serviceState -ne 'Running') {
+        $module.Warn("host_facts: the cluster service (ClusSvc) is $serviceState on $node, so the failover cluster is not read there: cluster is null and every VM's AntiAffinityClassNames is []; start the cluster service (Start-ClusterNode) to read it")
+    }
+    elseif (-not (Microsoft.PowerShell.Core\Get-Module -ListAvailable -Name FailoverClusters)) {
+        $noModule = "$node runs the cluster service (ClusSvc) but has no FailoverClusters PowerShell module, so its failover cluster cannot be read; install it: Install-WindowsFeature RSAT-Clustering-PowerShell"
+        if ($gatherSubset -contains 'cluster') {
+            $module.FailJson("host_facts: $noModule")
+        }
+        $module.Warn("host_facts: $noModule (every VM's AntiAffinityClassNames is [])")
+    }
+    else {
+        $clustered = $true
+    }
+}
 
-# VMId (lower-case string) -> the AntiAffinityClassNames of the VM's cluster group. A VM role is a cluster
-# group of GroupType VirtualMachine whose name the administrator may change, so a group is matched to its
-# VM not by name but by the VmID private parameter of the group's 'Virtual Machine' resource.
-$antiAffinityByVMId = @{}
-$vmRoles = [System.Collections.Generic.List[Object]]@()
-
-if ($clustered -and (($gatherSubset -contains 'cluster') -or ($gatherSubset -contains 'vms'))) {
+if ($clustered) {
     try {
-        Import-Module -Name FailoverClusters -ErrorAction Stop
-        $vmGroups = @(Get-ClusterGroup -ErrorAction Stop | Where-Object {
+        Microsoft.PowerShell.Core\Import-Module -Name FailoverClusters -ErrorAction Stop
+        $vmGroups = @(FailoverClusters\Get-ClusterGroup -ErrorAction Stop | Where-Object {
             $_.GroupType.ToString() -eq 'VirtualMachine'
         })
-        $resources = @(Get-ClusterResource -ErrorAction Stop)
+        $resources = @(FailoverClusters\Get-ClusterResource -ErrorAction Stop)
         $roleByName = @{}
         foreach ($group in $vmGroups) {
             # foreach, not a pipeline: a $null collection gives no item rather than one $null.
@@ -200,7 +317,7 @@ if ($clustered -and (($gatherSubset -contains 'cluster') -or ($gatherSubset -con
             # One pipeline for every VM resource of the cluster, not one call per group.
             $vmIdParameters = @($resources |
                 Where-Object { $_.ResourceType.Name -eq 'Virtual Machine' } |
-                Get-ClusterParameter -Name VmID -ErrorAction SilentlyContinue)
+                FailoverClusters\Get-ClusterParameter -Name VmID -ErrorAction SilentlyContinue)
             foreach ($parameter in $vmIdParameters) {
                 $groupName = $parameter.ClusterObject.OwnerGroup.Name
                 if ($null -ne $parameter.Value -and $roleByName.ContainsKey($groupName)) {
@@ -212,10 +329,10 @@ if ($clustered -and (($gatherSubset -contains 'cluster') -or ($gatherSubset -con
         }
 
         if ($gatherSubset -contains 'cluster') {
-            $cluster = Get-Cluster -ErrorAction Stop
+            $cluster = FailoverClusters\Get-Cluster -ErrorAction Stop
 
             $nodes = [System.Collections.Generic.List[Object]]@()
-            foreach ($clusterNode in Get-ClusterNode -ErrorAction Stop) {
+            foreach ($clusterNode in FailoverClusters\Get-ClusterNode -ErrorAction Stop) {
                 $nodes.Add([Ordered]@{
                     Name = Get-NodeName -ClusterNode $clusterNode
                     State = $clusterNode.State.ToString()
@@ -224,19 +341,20 @@ if ($clustered -and (($gatherSubset -contains 'cluster') -or ($gatherSubset -con
             }
 
             # ConfigStoreRootPath is a parameter of the resource 'Virtual Machine Cluster WMI', not of the
-            # cluster: '' when unset, $null when the resource does not exist.
+            # cluster: '' when unset, $null when the resource does not exist. Found by its resource type: an
+            # administrator may rename the resource.
             $configStoreRootPath = $null
-            $wmiResource = $resources | Where-Object { $_.Name -eq 'Virtual Machine Cluster WMI' } | Select-Object -First 1
+            $wmiResource = $resources | Where-Object { $_.ResourceType.Name -eq 'Virtual Machine Cluster WMI' } | Select-Object -First 1
             if ($null -ne $wmiResource) {
                 $configStoreRootPath = ''
-                $parameter = Get-ClusterParameter -InputObject $wmiResource -Name ConfigStoreRootPath -ErrorAction SilentlyContinue
+                $parameter = FailoverClusters\Get-ClusterParameter -InputObject $wmiResource -Name ConfigStoreRootPath -ErrorAction SilentlyContinue
                 if ($null -ne $parameter -and $null -ne $parameter.Value) {
                     $configStoreRootPath = [String]$parameter.Value
                 }
             }
 
             $sharedVolumes = [System.Collections.Generic.List[Object]]@()
-            foreach ($volume in Get-ClusterSharedVolume -ErrorAction Stop) {
+            foreach ($volume in FailoverClusters\Get-ClusterSharedVolume -ErrorAction Stop) {
                 $volumePath = $null
                 $info = @($volume.SharedVolumeInfo)
                 if ($info.Count -gt 0) {
@@ -276,112 +394,186 @@ elseif ($gatherSubset -contains 'cluster') {
 
 if ($gatherSubset -contains 'vms') {
     $withCheckpoints = $gatherSubset -contains 'checkpoints'
-    $vmList = @()
-    $controllersByVM = @{}
-    $disksByVM = @{}
-    $integrationByVM = @{}
-    $checkpointsByVM = @{}
     try {
-        $vmList = @(Get-VM -ErrorAction Stop)
-        if ($vmList.Count -gt 0) {
-            # Each cmdlet once for all VMs (-VM takes an array), then grouped by VMId.
-            $controllersByVM = Group-ByVMId -InputObject @(Get-VMScsiController -VM $vmList -ErrorAction Stop)
-            $disksByVM = Group-ByVMId -InputObject @(Get-VMHardDiskDrive -VM $vmList -ErrorAction Stop)
-            $integrationByVM = Group-ByVMId -InputObject @(
-                Get-VMIntegrationService -VM $vmList -ErrorAction Stop | Where-Object {
-                    $_.Id -like "*\$vssIntegrationComponentId"
-                }
-            )
-            if ($withCheckpoints) {
-                $checkpointsByVM = Group-ByVMId -InputObject @(Get-VMSnapshot -VM $vmList -ErrorAction Stop)
-            }
-        }
+        $vmList = @(Hyper-V\Get-VM -ErrorAction Stop)
     }
     catch {
         $module.FailJson("host_facts: reading the VMs on $node failed: $($_.Exception.Message)", $_)
     }
 
+    # Each cmdlet once for all VMs (-VM takes an array), then grouped by VMId; per VM when that fails.
+    # Failed: fact key -> @{ VMId = message } of the VMs whose read failed.
+    $failed = @{}
+    $controllersByVM = @{}
+    $disksByVM = @{}
+    $integrationByVM = @{}
+    $checkpointsByVM = @{}
+    if ($vmList.Count -gt 0) {
+        $read = Invoke-ForVMs -VMs $vmList -Cmdlet Get-VMScsiController -Read {
+            param ($VMs) Hyper-V\Get-VMScsiController -VM $VMs -ErrorAction Stop
+        }
+        $controllersByVM = Group-ByVMId -InputObject $read.Output
+        $failed.ScsiControllers = $read.Failed
+        $read = Invoke-ForVMs -VMs $vmList -Cmdlet Get-VMHardDiskDrive -Read {
+            param ($VMs) Hyper-V\Get-VMHardDiskDrive -VM $VMs -ErrorAction Stop
+        }
+        $disksByVM = Group-ByVMId -InputObject $read.Output
+        $failed.HardDisks = $read.Failed
+        $read = Invoke-ForVMs -VMs $vmList -Cmdlet Get-VMIntegrationService -Read {
+            param ($VMs) Hyper-V\Get-VMIntegrationService -VM $VMs -ErrorAction Stop
+        }
+        $integrationByVM = Group-ByVMId -InputObject @($read.Output | Where-Object {
+            $_.Id -like "*\$vssIntegrationComponentId"
+        })
+        $failed.BackupIntegration = $read.Failed
+        if ($withCheckpoints) {
+            $read = Invoke-ForVMs -VMs $vmList -Cmdlet Get-VMSnapshot -Read {
+                param ($VMs) Hyper-V\Get-VMSnapshot -VM $VMs -ErrorAction Stop
+            }
+            $checkpointsByVM = Group-ByVMId -InputObject $read.Output
+            $failed.Checkpoints = $read.Failed
+        }
+    }
+
     $vms = [System.Collections.Generic.List[Object]]@()
     foreach ($vm in $vmList) {
-        $vmId = $vm.Id.ToString().ToLowerInvariant()
-
-        $hardDisks = [System.Collections.Generic.List[Object]]@()
-        foreach ($disk in (Get-Group -Groups $disksByVM -Key $vmId)) {
-            $diskPath = $disk.Path
-            $hardDisks.Add([Ordered]@{
-                Path = $diskPath
-                ControllerType = $disk.ControllerType.ToString()
-                ControllerNumber = [int]$disk.ControllerNumber
-                ControllerLocation = [int]$disk.ControllerLocation
-                SupportPersistentReservations = [bool]$disk.SupportPersistentReservations
-                IsVhdSet = ($null -ne $diskPath) -and $diskPath.EndsWith('.vhds', [StringComparison]::OrdinalIgnoreCase)
-            })
-        }
-
-        # DiskCount: the hard disks attached to the controller (DVD drives are not counted).
-        $scsiControllers = [System.Collections.Generic.List[Object]]@()
-        foreach ($controller in (Get-Group -Groups $controllersByVM -Key $vmId)) {
-            $number = [int]$controller.ControllerNumber
-            $diskCount = @($hardDisks | Where-Object {
-                $_.ControllerType -eq 'SCSI' -and $_.ControllerNumber -eq $number
-            }).Count
-            $scsiControllers.Add([Ordered]@{ ControllerNumber = $number; DiskCount = $diskCount })
-        }
-
-        $backupIntegration = $null
-        $integration = Get-Group -Groups $integrationByVM -Key $vmId
-        if ($integration.Count -gt 0) {
-            $backupIntegration = [Ordered]@{
-                Enabled = [bool]$integration[0].Enabled
-                PrimaryStatusDescription = $integration[0].PrimaryStatusDescription
+        $vmId = $null
+        $vmName = $null
+        try {
+            $vmId = $vm.Id.ToString().ToLowerInvariant()
+            # Each property of Get-VM's object read on its own: one that throws is null, the rest is reported.
+            $problems = [System.Collections.Generic.List[String]]@()
+            $vmName = Read-Property -Name Name -Problems $problems -Read { [String]$vm.Name }
+            # What could not be read for this VM: fact key -> message.
+            $unread = [Ordered]@{}
+            foreach ($key in @($failed.Keys | Sort-Object)) {
+                if ($failed[$key].ContainsKey($vmId)) {
+                    $unread[$key] = $failed[$key][$vmId]
+                }
             }
-        }
-
-        $checkpoints = [System.Collections.Generic.List[Object]]@()
-        foreach ($checkpoint in (Get-Group -Groups $checkpointsByVM -Key $vmId)) {
-            # ParentSnapshotId exists on every Hyper-V version (ParentCheckpointId is its later alias).
-            $parentId = $null
-            if ($null -ne $checkpoint.ParentSnapshotId) {
-                $parentId = $checkpoint.ParentSnapshotId.ToString().ToLowerInvariant()
+            if ($unread.Count -gt 0) {
+                # Still on this node? A VM migrated away between two reads is reported by its new node.
+                try {
+                    $null = Hyper-V\Get-VM -Id $vm.Id -ErrorAction Stop
+                }
+                catch {
+                    $module.Warn("host_facts: VM '$vmName' ($vmId) was listed on $node but is no longer there (moved to another node or removed while it was read), so it is left out: $($_.Exception.Message)")
+                    continue
+                }
             }
-            $checkpoints.Add([Ordered]@{
-                Id = $checkpoint.Id.ToString().ToLowerInvariant()
-                Name = $checkpoint.Name
-                SnapshotType = $checkpoint.SnapshotType.ToString()
-                CreationTime = ConvertTo-IsoUtc -Time $checkpoint.CreationTime
-                ParentCheckpointId = $parentId
-            })
-        }
+            $properties = [Ordered]@{ Name = $vmName }
+            $properties.State = Read-Property -Name State -Problems $problems -Read { $vm.State.ToString() }
+            $properties.Generation = Read-Property -Name Generation -Problems $problems -Read { [int]$vm.Generation }
+            $properties.Version = Read-Property -Name Version -Problems $problems -Read { [String]$vm.Version }
+            $properties.ProcessorCount = Read-Property -Name ProcessorCount -Problems $problems -Read {
+                [int]$vm.ProcessorCount
+            }
+            $properties.MemoryStartup = Read-Property -Name MemoryStartup -Problems $problems -Read {
+                [int64]$vm.MemoryStartup
+            }
+            $properties.DynamicMemoryEnabled = Read-Property -Name DynamicMemoryEnabled -Problems $problems -Read {
+                [bool]$vm.DynamicMemoryEnabled
+            }
+            $properties.CheckpointType = Read-Property -Name CheckpointType -Problems $problems -Read {
+                $vm.CheckpointType.ToString()
+            }
+            $properties.AutomaticCheckpointsEnabled = $null
+            if ($automaticCheckpointsSupported) {
+                $properties.AutomaticCheckpointsEnabled = Read-Property -Name AutomaticCheckpointsEnabled -Problems $problems -Read {
+                    [bool]$vm.AutomaticCheckpointsEnabled
+                }
+            }
+            $properties.Path = Read-Property -Name Path -Problems $problems -Read { $vm.Path }
+            $properties.IsClustered = Read-Property -Name IsClustered -Problems $problems -Read { [bool]$vm.IsClustered }
 
-        $automaticCheckpoints = $null
-        if ($automaticCheckpointsSupported) {
-            $automaticCheckpoints = [bool]$vm.AutomaticCheckpointsEnabled
-        }
+            $hardDisks = $null
+            if (-not $unread.Contains('HardDisks')) {
+                $hardDisks = [System.Collections.Generic.List[Object]]@()
+                foreach ($disk in (Get-Group -Groups $disksByVM -Key $vmId)) {
+                    $diskPath = $disk.Path
+                    $hardDisks.Add([Ordered]@{
+                        Path = $diskPath
+                        ControllerType = $disk.ControllerType.ToString()
+                        ControllerNumber = [int]$disk.ControllerNumber
+                        ControllerLocation = [int]$disk.ControllerLocation
+                        SupportPersistentReservations = [bool]$disk.SupportPersistentReservations
+                        IsVhdSet = ($null -ne $diskPath) -and $diskPath.EndsWith('.vhds', [StringComparison]::OrdinalIgnoreCase)
+                    })
+                }
+            }
 
-        $antiAffinity = @()
-        if ($vm.IsClustered -and $antiAffinityByVMId.ContainsKey($vmId)) {
-            $antiAffinity = $antiAffinityByVMId[$vmId]
-        }
+            # DiskCount: the hard disks attached to the controller (DVD drives are not counted); null when the
+            # disks could not be read.
+            $scsiControllers = $null
+            if (-not $unread.Contains('ScsiControllers')) {
+                $scsiControllers = [System.Collections.Generic.List[Object]]@()
+                foreach ($controller in (Get-Group -Groups $controllersByVM -Key $vmId)) {
+                    $number = [int]$controller.ControllerNumber
+                    $diskCount = $null
+                    if ($null -ne $hardDisks) {
+                        $diskCount = @($hardDisks | Where-Object {
+                            $_.ControllerType -eq 'SCSI' -and $_.ControllerNumber -eq $number
+                        }).Count
+                    }
+                    $scsiControllers.Add([Ordered]@{ ControllerNumber = $number; DiskCount = $diskCount })
+                }
+            }
 
-        $vms.Add([Ordered]@{
-            Id = $vmId
-            Name = $vm.Name
-            State = $vm.State.ToString()
-            Generation = [int]$vm.Generation
-            Version = [String]$vm.Version
-            ProcessorCount = [int]$vm.ProcessorCount
-            MemoryStartup = [int64]$vm.MemoryStartup
-            DynamicMemoryEnabled = [bool]$vm.DynamicMemoryEnabled
-            CheckpointType = $vm.CheckpointType.ToString()
-            AutomaticCheckpointsEnabled = $automaticCheckpoints
-            Path = $vm.Path
-            IsClustered = [bool]$vm.IsClustered
-            AntiAffinityClassNames = $antiAffinity
-            ScsiControllers = $scsiControllers
-            HardDisks = $hardDisks
-            BackupIntegration = $backupIntegration
-            Checkpoints = $checkpoints
-        })
+            $backupIntegration = $null
+            $integration = Get-Group -Groups $integrationByVM -Key $vmId
+            if ($integration.Count -gt 0) {
+                $backupIntegration = [Ordered]@{
+                    Enabled = [bool]$integration[0].Enabled
+                    PrimaryStatusDescription = $integration[0].PrimaryStatusDescription
+                }
+            }
+
+            $checkpoints = [System.Collections.Generic.List[Object]]@()
+            if ($unread.Contains('Checkpoints')) {
+                $checkpoints = $null
+            }
+            else {
+                foreach ($checkpoint in (Get-Group -Groups $checkpointsByVM -Key $vmId)) {
+                    # ParentSnapshotId exists on every Hyper-V version (ParentCheckpointId is its later alias).
+                    $parentId = $null
+                    if ($null -ne $checkpoint.ParentSnapshotId) {
+                        $parentId = $checkpoint.ParentSnapshotId.ToString().ToLowerInvariant()
+                    }
+                    $checkpoints.Add([Ordered]@{
+                        Id = $checkpoint.Id.ToString().ToLowerInvariant()
+                        Name = $checkpoint.Name
+                        SnapshotType = $checkpoint.SnapshotType.ToString()
+                        CreationTime = ConvertTo-IsoUtc -Time $checkpoint.CreationTime
+                        ParentCheckpointId = $parentId
+                    })
+                }
+            }
+
+            $antiAffinity = @()
+            if ($properties.IsClustered -and $antiAffinityByVMId.ContainsKey($vmId)) {
+                $antiAffinity = $antiAffinityByVMId[$vmId]
+            }
+            $record = [Ordered]@{ Id = $vmId }
+            foreach ($key in $properties.Keys) {
+                $record[$key] = $properties[$key]
+            }
+            $record.AntiAffinityClassNames = $antiAffinity
+            $record.ScsiControllers = $scsiControllers
+            $record.HardDisks = $hardDisks
+            $record.BackupIntegration = $backupIntegration
+            $record.Checkpoints = $checkpoints
+            foreach ($key in $unread.Keys) {
+                $record[$key] = $null
+                $problems.Add("$key ($($unread[$key]))")
+            }
+            if ($problems.Count -gt 0) {
+                $module.Warn("host_facts: VM '$vmName' ($vmId) on $node is reported in part, with null for what could not be read: $($problems -join '; ')")
+            }
+            $vms.Add($record)
+        }
+        catch {
+            $module.Warn("host_facts: VM '$vmName' ($vmId) on $node could not be read, so it is left out: $($_.Exception.Message)")
+        }
     }
     $facts['vms'] = $vms
 }
@@ -391,7 +583,7 @@ if ($gatherSubset -contains 'vms') {
 if ($gatherSubset -contains 'vss_access_control') {
     # Account name -> DWORD; a missing key means no account is listed.
     $accessControl = [Ordered]@{}
-    $key = Get-Item -LiteralPath $vssAccessControlKey -ErrorAction SilentlyContinue
+    $key = Microsoft.PowerShell.Management\Get-Item -LiteralPath $vssAccessControlKey -ErrorAction SilentlyContinue
     if ($null -ne $key) {
         foreach ($valueName in $key.GetValueNames()) {
             if ($valueName -ne '') {
@@ -433,7 +625,7 @@ if ($aclPaths.Count -gt 0) {
     $acls = [System.Collections.Generic.List[Object]]@()
     foreach ($aclPath in $aclPaths) {
         try {
-            $acl = Get-Acl -LiteralPath $aclPath -ErrorAction Stop
+            $acl = Microsoft.PowerShell.Security\Get-Acl -LiteralPath $aclPath -ErrorAction Stop
             $ownerSid = $acl.GetOwner([System.Security.Principal.SecurityIdentifier])
             $access = [System.Collections.Generic.List[Object]]@()
             # Explicit and inherited rules, in the order of the ACL, as (Get-Acl).Access lists them.
@@ -451,7 +643,7 @@ if ($aclPaths.Count -gt 0) {
             }
         }
         catch {
-            $module.FailJson("host_facts: reading the ACL of acl_paths item '$aclPath' on $node failed: $($_.Exception.Message)", $_)
+            $module.FailJson((Get-AclPathError -Path $aclPath -ErrorRecord $_), $_)
         }
         $ownerName = $null
         $ownerSidValue = $null

@@ -42,7 +42,11 @@ options:
       - Absolute paths of folders whose ACL to read, for example the folders that hold the VHD Set (C(.vhds))
         files of a guest cluster. A local path (C(C:\ClusterStorage\Volume1\GuestCluster)) or a UNC path
         (C(\\server\share\GuestCluster)).
-      - A path that is not absolute, or that does not exist on the node, fails the task, naming it.
+      - A path that is not absolute, that does not exist on the node or that the account Ansible connects with
+        may not read fails the task, naming it and saying which of these it is.
+      - A UNC path is read with the credentials of the WinRM session. Without credential delegation (CredSSP,
+        Kerberos delegation) they do not reach a second machine (the double hop), so a share served by
+        another machine cannot be read; the error says so. Read such a folder on the server that serves it.
     type: list
     elements: str
     default: []
@@ -63,7 +67,15 @@ notes:
     merge the results on the controller with the P(hyperv.backup.cluster_view#filter) filter.
   - Nothing is asked of another node, so no credential delegation (CredSSP, Kerberos delegation; the double
     hop) is needed. The cluster part needs the node to run the cluster service; on a node that is not in a
-    failover cluster C(cluster) is V(null).
+    failover cluster C(cluster) is V(null). Where the cluster service is stopped, C(cluster) is V(null) too,
+    with a warning. Where it runs but the FailoverClusters PowerShell module is missing, asking for the
+    C(cluster) subset fails, naming the Windows feature to install (C(RSAT-Clustering-PowerShell)).
+  - One troubled VM never fails the task. A VM that moves to another node while it is read is left out, with
+    a warning (the node it moved to reports it). A VM that can be read only in part (a critical state such as
+    C(OffCritical), whose storage is not accessible, or a property that cannot be read) is reported with
+    V(null) for what could not be read, with a warning naming it and why.
+  - Whether automatic checkpoints exist is asked of the node (does its C(Set-VM) have the
+    C(AutomaticCheckpointsEnabled) parameter), not derived from its build number.
   - Property names are those of the cmdlets that return the data (C(Get-VM) gives C(CheckpointType), C(State),
     ...), so what you know from C(Get-VM | Format-List *) works in a JMESPath query. Enumerations are strings
     and times are ISO 8601 in UTC.
@@ -145,7 +157,8 @@ ansible_facts:
         node:
           description:
             - The node itself. C(Name) is C($env:COMPUTERNAME), C(DnsHostName) its fully qualified name.
-            - C(AutomaticCheckpointsSupported) is true from Windows build 16299 (version 1709).
+            - C(AutomaticCheckpointsSupported) is whether this node's C(Set-VM) has the C(AutomaticCheckpointsEnabled)
+              parameter (Windows build 16299, version 1709, and later).
           returned: success
           type: dict
           sample:
@@ -158,9 +171,10 @@ ansible_facts:
           description:
             - The failover cluster as this node sees it (C(Get-Cluster), C(Get-ClusterNode),
               C(Get-ClusterSharedVolume), C(Get-ClusterGroup) of group type C(VirtualMachine)).
-            - V(null) when the node does not run the cluster service.
-            - C(Parameters.ConfigStoreRootPath) is that of the cluster resource C(Virtual Machine Cluster WMI), an
-              empty string when unset, V(null) when the resource does not exist.
+            - V(null) when the node does not run the cluster service (with a warning when the service exists but
+              is stopped).
+            - C(Parameters.ConfigStoreRootPath) is that of the cluster resource of type C(Virtual Machine Cluster
+              WMI), an empty string when unset, V(null) when there is no such resource.
             - C(SharedVolumes[].Path) is the volume's C(FriendlyVolumeName).
           returned: when the cluster subset was read
           type: dict
@@ -188,6 +202,10 @@ ansible_facts:
               has none.
             - C(Checkpoints) lists the VM's checkpoints (C(Get-VMSnapshot)) with C(CreationTime) in UTC, V([])
               when the checkpoints subset was not read.
+            - A value that could not be read for a VM is V(null), and a warning names the VM, the value and why
+              (C(ScsiControllers), C(HardDisks), C(BackupIntegration) and C(Checkpoints) when their cmdlet failed
+              for that VM; a property of C(Get-VM) that could not be read; C(DiskCount) when the hard disks
+              could not be read).
           returned: when the vms subset was read
           type: list
           elements: dict

@@ -32,7 +32,12 @@ options:
       - V(fail) fails the task, listing those VMs, and changes nothing on the host, not even the VMs that are Off.
       - V(restart) shuts a Running VM down gracefully (the guest is asked to shut down, it is never turned
         off), adds the controllers and starts it again, one VM at a time, at most O(max_restarts) VMs per
-        run. A VM that has not shut down after O(shutdown_timeout) seconds is left as it is and fails.
+        run. Whatever fails after the shut down, a VM this task shut down is started again.
+      - A guest that refuses at once (a locked guest, Hyper-V return code 32781) fails that VM and is left
+        as it was. A guest that has not shut down after O(shutdown_timeout) seconds is watched
+        O(shutdown_grace) more seconds; if it is Off by then it gets its controllers and is started again,
+        otherwise it is reported V(changed) with RV(vms[].shutdown=unfinished) and a warning, without a new
+        controller (see the notes).
       - Saved and Paused VMs are never restarted, they are pending (or fail the task with V(fail)).
     type: str
     choices: [skip, fail, restart]
@@ -45,7 +50,15 @@ options:
     default: 1
   shutdown_timeout:
     description:
-      - With O(running_vms=restart), how many seconds a guest has to shut down.
+      - With O(running_vms=restart), how many seconds a guest has to shut down, 1 to 86400.
+    type: int
+    default: 300
+  shutdown_grace:
+    description:
+      - With O(running_vms=restart), how many more seconds, 0 to 86400, a guest that has not shut down
+        within O(shutdown_timeout) is watched. A guest that has accepted the request goes on shutting down
+        after O(shutdown_timeout); if it is Off within the grace period, it gets its controllers and is
+        started again.
     type: int
     default: 300
 attributes:
@@ -56,8 +69,13 @@ attributes:
     description: Returns the number of SCSI controllers before and after per VM, keyed by VM name, in diff mode.
     support: full
 notes:
-  - A guest that is still shutting down when O(shutdown_timeout) runs out may still reach Off afterwards;
-    it is then not started again by this module. Give slow guests a longer O(shutdown_timeout).
+  - A graceful shut down cannot be taken back once the guest has accepted it. A guest that is still not Off
+    after O(shutdown_timeout) plus O(shutdown_grace) may reach Off after the task has ended; it then stays
+    Off. The task says so (RV(vms[].shutdown=unfinished), the C(shutdown_unfinished) count of RV(counts) and a warning
+    naming the VM and its state). Start it again with C(Start-VM) and run the task again. Give slow guests a
+    longer O(shutdown_timeout) or O(shutdown_grace).
+  - A VM whose SCSI controllers could not be read (a critical state, for example; the warnings of the task
+    say why) is pending, nothing is planned for it.
 seealso:
   - module: hyperv.backup.host_facts
   - module: hyperv.backup.checkpoint_type
@@ -86,6 +104,7 @@ EXAMPLES = r"""
     running_vms: restart
     max_restarts: 3
     shutdown_timeout: 600
+    shutdown_grace: 300
 
 - name: Refuse to go on if a selected generation 2 VM is running without a controller
   hyperv.backup.scsi_controller:
@@ -126,17 +145,27 @@ vms:
       type: str
       sample: changed
     msg:
-      description: Why the VM is pending or failed.
+      description: Why the VM is pending or failed, or why a VM asked to shut down has no new controller.
       type: str
-      returned: when status is pending or failed
+      returned: when status is pending or failed, or shutdown is unfinished
     restart:
       description: The VM is (or, in check mode, would be) shut down and started again.
       type: bool
       returned: when the VM is chosen for a restart
     restarted:
-      description: Whether the VM was shut down and started again.
+      description: Whether the VM was shut down and started again by this task.
       type: bool
       returned: when the VM was chosen for a restart and the task was not in check mode
+    shutdown:
+      description:
+        - What came of the graceful shut down.
+        - C(completed) (Off within O(shutdown_timeout) or O(shutdown_grace)), C(unfinished) (asked to shut
+          down and still not Off; status C(changed), no controller added, RV(vms[].msg) says what to do),
+          C(refused) (the guest refused at once, for example a locked guest; status C(failed), nothing
+          changed) or C(none) (not attempted, the VM failed or was found Off first).
+      type: str
+      returned: when the VM was chosen for a restart and the task was not in check mode
+      sample: completed
 pending:
   description: The VMs left alone and why.
   returned: always
@@ -145,10 +174,11 @@ pending:
   sample: [{id: d9e0eb0a-5b37-508e-9173-67e9ade83acf, name: SQL01,
             reason: "Running: Hyper-V adds a SCSI controller only while the VM is Off; ..."}]
 counts:
-  description: How many VMs were selected and how many ended in each status.
+  description: How many VMs were selected, how many ended in each status, how many were shut down and started
+    again (C(restarted)) and how many were asked to shut down but were not Off in time (C(shutdown_unfinished)).
   returned: always
   type: dict
-  sample: {selected: 3, changed: 1, ok: 1, pending: 1, failed: 0}
+  sample: {selected: 3, changed: 1, ok: 1, pending: 1, failed: 0, restarted: 1, shutdown_unfinished: 0}
 elsewhere:
   description: VMs named (by name or ID) in O(vms) that are clustered VM roles owned by another node, left to that node.
   returned: always

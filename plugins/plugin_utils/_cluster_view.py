@@ -56,7 +56,7 @@ def _vm_entry(vm, node_name, cluster, find):
     entry["SharedVolume"] = home["Name"] if home else None
     entry["SharedVolumeOwner"] = home["OwnerNode"] if home else None
     entry["OnSharedVolumeOwner"] = (home["OwnerNode"].upper() == node_name.upper()) if home else None
-    paths = [vm.get("Path")] + [disk.get("Path") for disk in vm.get("HardDisks", [])]
+    paths = [vm.get("Path")] + [disk.get("Path") for disk in (vm.get("HardDisks") or [])]
     used = (find(path) for path in paths)
     entry["SharedVolumes"] = sorted({csv["Name"] for csv in used if csv})
     return entry
@@ -86,7 +86,7 @@ def vhd_set_folders(vms):
     """The folders that hold VHD Set (.vhds) files, each with the VMs that use it, sorted by path."""
     folders = {}
     for vm in vms:
-        for disk in vm.get("HardDisks", []):
+        for disk in (vm.get("HardDisks") or []):
             if disk.get("IsVhdSet"):
                 folder = parent(disk["Path"])
                 entry = folders.setdefault(normalize(folder), {"Path": folder, "VMs": [], "VMIds": []})

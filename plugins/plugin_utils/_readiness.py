@@ -119,7 +119,15 @@ def _has_vm_full_control(acl, sid):
 def _vm_checks(vm, policy, now):
     node, name = vm["Node"], vm["Name"]
     types = policy["checkpoint_types"]
-    if vm.get("CheckpointType") not in types:
+    # host_facts reports null for what it could not read on this VM (a critical state, a property that
+    # threw): such a setting is unknown, not wrong, and one finding says so instead of a false one per check.
+    unread = [key for key in ("CheckpointType", "ScsiControllers", "Checkpoints") if key in vm and vm[key] is None]
+    if unread:
+        yield _finding("vm_facts", "warning", name,
+                       f"the host could not read {', '.join(unread)} of this VM (state {vm.get('State')}): "
+                       "those checks were skipped for it",
+                       "look at the VM in Hyper-V Manager (a critical state needs its storage back), then run again", node)
+    if vm.get("CheckpointType") is not None and vm.get("CheckpointType") not in types:
         fix = f"hyperv.backup.checkpoint_type with {remediation_args(types)}"
         if version_too_old(types[0], vm.get("Version")):
             fix = (f"Update-VMVersion -VMName {ps_quote(name)} with the VM off (configuration version "
@@ -132,8 +140,8 @@ def _vm_checks(vm, policy, now):
         yield _finding("automatic_checkpoints", "warning", name,
                        "automatic checkpoints are on: every start leaves a checkpoint and grows the AVHDX chain",
                        "hyperv.backup.checkpoint_type with automatic_checkpoints=false", node)
-    controllers = len(vm.get("ScsiControllers", []))
-    if controllers < policy["scsi_controllers"]:
+    controllers = len(vm.get("ScsiControllers") or [])
+    if vm.get("ScsiControllers", []) is not None and controllers < policy["scsi_controllers"]:
         yield _finding("scsi_controller", "error", name,
                        f"{controllers} SCSI controllers: the backup cannot hot-add its recovery disk (VMMS event 10103)",
                        "hyperv.backup.scsi_controller (the VM must be off to add one)", node)
@@ -142,7 +150,7 @@ def _vm_checks(vm, policy, now):
         yield _finding("backup_integration", "error", name,
                        "the Backup (volume shadow copy) integration service is off: no application-consistent backup",
                        "Enable-VMIntegrationService for the VSS service", node)
-    for checkpoint in vm.get("Checkpoints", []):
+    for checkpoint in vm.get("Checkpoints") or []:
         created = _parse_time(checkpoint.get("CreationTime") or "")
         if checkpoint.get("SnapshotType") == "Recovery" and created:
             age = (now - created).total_seconds() / 3600

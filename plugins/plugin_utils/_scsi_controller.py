@@ -13,10 +13,17 @@ Off (the rule HyperVDsc's ``DSC_VMScsiController`` follows: it refuses a running
   the plan's order (name, then ID); the rest are ``pending`` with ``max_restarts reached``. A Saved,
   Paused or otherwise not Running VM is never restarted: it is ``pending``.
 
+A VM whose SCSI controllers could not be read (``ScsiControllers: null`` in the facts, with a warning) is
+``pending``: nothing is planned for what is not known.
+
 Entries: ``{'id', 'name', 'before': {'ScsiControllers': n}, 'after': {...}, 'status', 'msg'?,
-'restart'?}`` (``restart: true`` when the plan shuts the VM down; after an apply ``restarted`` says
-whether it was); operations for ``scsi_controller.ps1``: ``{'id', 'name', 'count', 'restart'}`` where
-``count`` is the total the VM must have.
+'restart'?}`` (``restart: true`` when the plan shuts the VM down); after an apply, a restart entry also
+has ``restarted`` (shut down and started again by this run) and ``shutdown``: ``completed`` (it was Off in
+time), ``unfinished`` (asked to shut down, not Off after ``shutdown_timeout`` + ``shutdown_grace``: status
+``changed``, no controller added, ``msg`` says what to do), ``refused`` (the guest refused at once, e.g.
+locked: status ``failed``, nothing changed) or ``none`` (not attempted). A shut down that was sent always
+makes the result ``changed``, whatever failed afterwards. Operations for ``scsi_controller.ps1``:
+``{'id', 'name', 'count', 'restart'}`` where ``count`` is the total the VM must have.
 """
 from ansible_collections.hyperv.backup.plugins.plugin_utils._selection import select_vms
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError, finish
@@ -41,6 +48,9 @@ def check_options(options):
     timeout = options.get("shutdown_timeout", 300)
     if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 86400:
         raise PlanError(f"shutdown_timeout: {timeout!r} must be a number of seconds from 1 to 86400")
+    grace = options.get("shutdown_grace", 300)
+    if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= 86400:
+        raise PlanError(f"shutdown_grace: {grace!r} must be a number of seconds from 0 to 86400")
 
 
 def plan(facts, options):
@@ -56,10 +66,15 @@ def plan(facts, options):
     restarts = 0
     for vm in selection["selected"]:
         vm_id, name, state = str(vm["Id"]).lower(), vm["Name"], vm.get("State")
-        have = len(vm.get("ScsiControllers") or [])
+        controllers = vm.get("ScsiControllers")
+        have = len(controllers or [])
         entry = {"id": vm_id, "name": name, "before": {"ScsiControllers": have}}
         reason = None
-        if have >= count:
+        if controllers is None:
+            entry["before"] = {"ScsiControllers": None}
+            reason = ("its SCSI controllers could not be read on this node (the task's warnings say why), so "
+                      "nothing is planned for it; run the task again")
+        elif have >= count:
             entry.update(after={"ScsiControllers": have}, status="ok")
         elif state == "Off":
             operations.append({"id": vm_id, "name": name, "count": count, "restart": False})
@@ -80,7 +95,7 @@ def plan(facts, options):
             reason = (f"{state}: Hyper-V adds a SCSI controller only while the VM is Off, and a VM that is "
                       f"{state} is never restarted; turn it off or start it first")
         if reason:
-            entry.update(after={"ScsiControllers": have}, status="pending", msg=reason)
+            entry.update(after=dict(entry["before"]), status="pending", msg=reason)
             pending.append({"id": vm_id, "name": name, "reason": reason})
         entries.append(entry)
 
@@ -94,17 +109,35 @@ def plan(facts, options):
 
 def module_args(the_plan, options):
     """The arguments of ``scsi_controller.ps1`` for a plan."""
-    return {"operations": the_plan["operations"], "shutdown_timeout": options.get("shutdown_timeout", 300)}
+    return {"operations": the_plan["operations"], "shutdown_timeout": options.get("shutdown_timeout", 300),
+            "shutdown_grace": options.get("shutdown_grace", 300)}
+
+
+SHUTDOWNS = ("none", "completed", "unfinished", "refused")
 
 
 def merge(the_plan, apply_result):
-    """Final per-VM entries, counts and ``pending`` (planned pending plus what the apply left pending)."""
+    """Final per-VM entries, counts and ``pending`` (planned pending plus what the apply left pending).
+
+    Besides the statuses, ``counts`` has ``restarted`` (shut down and started again) and
+    ``shutdown_unfinished`` (asked to shut down, not Off in time); ``changed`` is true whenever a shut
+    down was sent, also when the VM then failed."""
     final = finish(the_plan, apply_result)
     final["pending"] = [{"id": e["id"], "name": e["name"], "reason": e.get("msg", "")}
                         for e in final["vms"] if e["status"] == "pending"]
     if apply_result is not None:
-        restarted = {str(i.get("id", "")).lower() for i in apply_result.get("vms") or [] if i.get("restarted")}
+        items = apply_result.get("vms")
+        reported = {str(i.get("id", "")).lower(): i
+                    for i in (items if isinstance(items, list) else []) if isinstance(i, dict)}
         for entry in final["vms"]:
             if entry.get("restart"):
-                entry["restarted"] = entry["id"] in restarted
+                item = reported.get(entry["id"], {})
+                entry["restarted"] = bool(item.get("restarted"))
+                shutdown = item.get("shutdown")
+                entry["shutdown"] = shutdown if shutdown in SHUTDOWNS else "none"
+    entries = final["vms"]
+    final["counts"]["restarted"] = sum(1 for e in entries if e.get("restarted"))
+    final["counts"]["shutdown_unfinished"] = sum(1 for e in entries if e.get("shutdown") == "unfinished")
+    if any(e.get("shutdown") in ("completed", "unfinished") for e in entries):
+        final["changed"] = True
     return final

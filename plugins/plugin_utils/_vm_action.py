@@ -5,7 +5,11 @@ A subclass names its module, its docs stub's DOCUMENTATION and its planner (a mo
 (``host_facts`` with the ``cluster`` and ``vms`` subsets: ``cluster`` tells a VM of another node from a
 name that matches nothing), and at most one applies the plan; none applies in check mode.
 """
+import re
+
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hyperv.backup.plugins.doc_fragments.vm_selection import ModuleDocFragment
@@ -15,6 +19,47 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import Plan
 
 FACTS_MODULE = "hyperv.backup.host_facts"
 GATHER_SUBSET = ["cluster", "vms"]
+COLLECTION = "hyperv.backup"
+
+_CLASS_RE = re.compile(r"<class '([\w.]+)'>")
+_INTERNAL_TYPE_RE = re.compile(r"\b_Ansible\w+")
+_PLUGIN_PATH_RE = re.compile(r"\bansible_collections\.(\w+)\.(\w+)\.plugins\.\w+\.(\w+)")
+_PLAIN_TYPES = ("dict", "list", "str", "int", "float", "bool", "tuple", "set")
+
+
+def _plain_type(name):
+    """``ansible.module_utils._internal._datatag._AnsibleTaggedDict`` -> ``dict``: the type a user wrote."""
+    last = name.rsplit(".", 1)[-1].lower()
+    return next((plain for plain in _PLAIN_TYPES if last.endswith(plain)), last.lstrip("_"))
+
+
+def plain_message(text):
+    """A message without ansible's internal names: Python classes of templated values (``<class '...
+    _AnsibleTaggedDict'>``, ``_AnsibleLazyTemplateDict``) become the type the user wrote (``dict``), and a
+    plugin's import path (``ansible_collections.hyperv.backup.plugins.action.scsi_controller``) its name
+    (``hyperv.backup.scsi_controller``)."""
+    text = _CLASS_RE.sub(lambda m: _plain_type(m.group(1)), str(text))
+    text = _INTERNAL_TYPE_RE.sub(lambda m: _plain_type(m.group(0)), text)
+    return _PLUGIN_PATH_RE.sub(r"\1.\2.\3", text)
+
+
+def validate_arguments(action, name, spec, **validation):
+    """``ActionBase.validate_argument_spec`` with messages that name ``hyperv.backup.<name>`` and no
+    internal type: returns the validated arguments or raises :class:`AnsibleActionFail`."""
+    args = action._task.args.copy()
+    result = ArgumentSpecValidator(spec["argument_spec"], **validation).validate(args)
+    if result.errors.errors:
+        message = result.errors.msg
+        if isinstance(result.errors[0], UnsupportedError):
+            message = f"Unsupported parameters for ({COLLECTION}.{name}) module: {message}"
+        raise AnsibleActionFail(plain_message(message))
+    args.update(result.validated_parameters)
+    return args
+
+
+def host_message(result):
+    """What a module run that failed as a whole says: its ``msg`` (without internal names)."""
+    return plain_message(result.get("msg") or "no message")
 
 
 def argument_spec(documentation):
@@ -37,19 +82,20 @@ class VmAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(**argument_spec(self.DOCUMENTATION), **self.VALIDATION)
+        args = validate_arguments(self, self.NAME, argument_spec(self.DOCUMENTATION), **self.VALIDATION)
         try:
             if hasattr(self.PLANNER, "check_options"):
                 self.PLANNER.check_options(args)
         except PlanError as err:
-            raise AnsibleActionFail(f"{self.NAME}: {err}") from None
+            raise AnsibleActionFail(plain_message(f"{self.NAME}: {err}")) from None
 
         gathered = self._execute_module(module_name=FACTS_MODULE, module_args={"gather_subset": list(GATHER_SUBSET)},
                                         task_vars=task_vars)
         if gathered.get("failed"):
-            result.update(failed=True, changed=False,
-                          msg=f"{self.NAME}: reading the host failed: {gathered.get('msg', 'no message')}")
+            result.update(failed=True, changed=False, msg=f"{self.NAME}: reading the host failed: {host_message(gathered)}")
             return result
+        # A VM read in part or left out is a warning of the read; the user sees it with the task.
+        warnings = list(gathered.get("warnings") or [])
         facts = (gathered.get("ansible_facts") or {}).get("hyperv_backup")
         if not isinstance(facts, dict) or not isinstance(facts.get("vms"), list):
             raise AnsibleActionFail(f"{self.NAME}: {FACTS_MODULE} returned no VM facts")
@@ -57,27 +103,28 @@ class VmAction(ActionBase):
         try:
             plan = self.PLANNER.plan(facts, args)
         except (PlanError, SelectionError) as err:
-            raise AnsibleActionFail(f"{self.NAME}: {err}") from None
+            raise AnsibleActionFail(plain_message(f"{self.NAME}: {err}")) from None
 
         applied = None
         if plan["operations"] and not self._task.check_mode:
             applied = self._execute_module(module_name=f"hyperv.backup.{self.NAME}",
                                            module_args=self.PLANNER.module_args(plan, args), task_vars=task_vars)
-            if applied.get("failed") and not isinstance(applied.get("vms"), list):
-                result.update(failed=True, changed=bool(applied.get("changed")),
-                              msg=f"{self.NAME}: applying on the host failed: {applied.get('msg', 'no message')}")
-                return result
-            if applied.get("warnings"):
-                result.setdefault("warnings", []).extend(applied["warnings"])
+            warnings.extend(applied.get("warnings") or [])
 
         final = self.PLANNER.merge(plan, applied)
         result["changed"] = final.pop("changed")
         result.update(final)
         result["elsewhere"] = plan["elsewhere"]
+        if warnings:
+            result["warnings"] = warnings
         if self._task.diff:
             result["diff"] = diff(final["vms"])
         failed = [entry for entry in final["vms"] if entry["status"] == "failed"]
-        if failed:
+        if applied is not None and applied.get("failed"):
+            # The module failed as a whole (before or after reporting some VMs): its own message is the task's.
+            result["failed"] = True
+            result["msg"] = f"{self.NAME}: applying on the host failed: {host_message(applied)}"
+        elif failed:
             result["failed"] = True
             details = "; ".join(f"{entry['name']}: {entry.get('msg', 'failed')}" for entry in failed)
             result["msg"] = f"{self.NAME}: {len(failed)} of {len(final['vms'])} VM(s) failed, the others were applied: {details}"

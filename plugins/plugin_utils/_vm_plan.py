@@ -16,11 +16,18 @@ def finish(the_plan, apply_result=None):
     into the plan's entries; without an apply (check mode, nothing to do) the plan is the answer.
 
     The apply's ``after`` wins over the plan's for the settings the plan manages (it is what the host
-    read back). Returns ``{'vms', 'counts', 'changed'}``.
+    read back). An apply that failed as a whole (``failed`` with ``msg``) may still list the VMs it had
+    done: those keep their results, the others fail with the host's message. Returns
+    ``{'vms', 'counts', 'changed'}``.
     """
     reported = {}
+    unreported = "the host reported nothing for this VM"
     if apply_result is not None:
-        reported = {str(item.get("id", "")).lower(): item for item in apply_result.get("vms") or []}
+        items = apply_result.get("vms")
+        reported = {str(item.get("id", "")).lower(): item
+                    for item in (items if isinstance(items, list) else []) if isinstance(item, dict)}
+        if apply_result.get("failed"):
+            unreported = f"no result for this VM: the module failed on the host: {apply_result.get('msg') or 'no message'}"
     entries = []
     for planned in the_plan["vms"]:
         entry = dict(planned, before=dict(planned["before"]), after=dict(planned["after"]))
@@ -29,7 +36,7 @@ def finish(the_plan, apply_result=None):
             if item is None:
                 entry["status"] = "failed"
                 entry["after"] = dict(planned["before"])
-                entry["msg"] = "the host reported nothing for this VM"
+                entry["msg"] = unreported
             else:
                 status = item.get("status")
                 if status not in STATUSES:

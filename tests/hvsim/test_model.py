@@ -39,6 +39,16 @@ def test_minimal_model_is_valid():
     (lambda d: d.pop("credentials"), "'credentials' must be a mapping"),
     (lambda d: d.update(faults={"fail_every": 2}), "unknown fault knob 'fail_every'"),
     (lambda d: d.update(faults={"fail_nth": -1}), "faults.fail_nth must be an integer >= 0"),
+    (lambda d: d.update(faults={"cmdlets": {"cmdlet": "Get-VM"}}), "faults.cmdlets must be a list of mappings"),
+    (lambda d: d.update(faults={"cmdlets": [{"vm": "SQL01"}]}), "faults.cmdlets[0] needs a 'cmdlet'"),
+    (lambda d: d.update(faults={"cmdlets": [{"cmdlet": "Get-VM", "when": 1}]}), "faults.cmdlets[0]: unknown key 'when'"),
+    (lambda d: d.update(faults={"cmdlets": [{"cmdlet": "Get-VM", "after": -1}]}),
+     "faults.cmdlets[0].after must be an integer >= 0"),
+    (lambda d: d.update(faults={"cmdlets": [{"cmdlet": "Set-VM", "ignore": "yes"}]}),
+     "faults.cmdlets[0].ignore must be a bool"),
+    (lambda d: d.update(faults={"cmdlets": [{"cmdlet": "Set-VM", "property": "Version"}]}),
+     "'property' (a property that throws when read) applies to Get-VM only"),
+    (lambda d: d.update(faults={"vanishing_vms": "SQL01"}), "faults.vanishing_vms must be a list of VM names or IDs"),
 ])
 def test_validation_names_the_bad_value(tmp_path, mutate, message):
     data = minimal()
@@ -156,3 +166,15 @@ def test_two_vms_may_share_a_name_but_not_an_id(tmp_path):
     model = Model(write(tmp_path / "m.yml", data))
     names = [vm["name"].lower() for vm in model.read()["vms"]]
     assert names.count(twin["name"]) == 2
+
+
+def test_structured_faults_are_accepted_and_kept_out_of_the_knobs(tmp_path):
+    data = minimal()
+    data["faults"] = {"fail_nth": 0, "vanishing_vms": ["SQL01"],
+                      "cmdlets": [{"cmdlet": "Add-VMScsiController", "node": "HV01", "vm": "SQL01", "after": 1,
+                                   "times": 2, "message": "boom"},
+                                  {"cmdlet": "Set-VM", "ignore": True},
+                                  {"cmdlet": "Get-VM", "property": "Version"}]}
+    model = Model(write(tmp_path / "m.yml", data))
+    assert model.faults() == {"latency_ms": 0, "fail_nth": 0, "drop_nth": 0}
+    assert model.read()["faults"]["cmdlets"][0]["times"] == 2

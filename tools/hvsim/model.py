@@ -17,6 +17,11 @@ import threading
 import yaml
 
 FAULT_KNOBS = ("latency_ms", "fail_nth", "drop_nth")
+# Structured faults, read by the operations from the model data (docs/hvsim.md, "Fault injection").
+FAULT_SECTIONS = ("cmdlets", "vanishing_vms")
+# The keys of one ``faults.cmdlets`` entry and the type each must have.
+CMDLET_FAULT_KEYS = {"cmdlet": str, "node": str, "module": str, "vm": str, "after": int, "times": int,
+                     "message": str, "ignore": bool, "property": str}
 
 _PATH_LOCKS = {}
 _PATH_LOCKS_GUARD = threading.Lock()
@@ -88,11 +93,47 @@ def validate(data, source="model"):
         if not isinstance(faults, dict):
             raise ModelError(f"{source}: 'faults' must be a mapping, got {faults!r}")
         for key, value in faults.items():
+            if key in FAULT_SECTIONS:
+                continue
             if key not in FAULT_KNOBS:
-                raise ModelError(f"{source}: unknown fault knob '{key}' (known: {', '.join(FAULT_KNOBS)})")
+                raise ModelError(f"{source}: unknown fault knob '{key}' "
+                                 f"(known: {', '.join(FAULT_KNOBS + FAULT_SECTIONS)})")
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ModelError(f"{source}: faults.{key} must be an integer >= 0, got {value!r}")
+        _validate_cmdlet_faults(faults.get("cmdlets"), source)
+        vanishing = faults.get("vanishing_vms")
+        if vanishing is not None and (not isinstance(vanishing, list)
+                                      or not all(isinstance(v, str) and v for v in vanishing)):
+            raise ModelError(f"{source}: faults.vanishing_vms must be a list of VM names or IDs, got {vanishing!r}")
     return data
+
+
+def _validate_cmdlet_faults(entries, source):
+    """``faults.cmdlets``: a list of ``{cmdlet, node?, module?, vm?, after?, times?, message?, ignore?,
+    property?}``."""
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        raise ModelError(f"{source}: faults.cmdlets must be a list of mappings, got {entries!r}")
+    for index, entry in enumerate(entries):
+        where = f"{source}: faults.cmdlets[{index}]"
+        if not isinstance(entry, dict):
+            raise ModelError(f"{where} must be a mapping, got {entry!r}")
+        for key, value in entry.items():
+            kind = CMDLET_FAULT_KEYS.get(key)
+            if kind is None:
+                raise ModelError(f"{where}: unknown key '{key}' (known: {', '.join(CMDLET_FAULT_KEYS)})")
+            if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ModelError(f"{where}.{key} must be an integer >= 0, got {value!r}")
+            if kind is not int and not isinstance(value, kind):
+                raise ModelError(f"{where}.{key} must be a {kind.__name__}, got {value!r}")
+        if not entry.get("cmdlet"):
+            raise ModelError(f"{where} needs a 'cmdlet' (the cmdlet that fails, e.g. Add-VMScsiController)")
+        if "property" in entry and str(entry["cmdlet"]).lower() != "get-vm":
+            raise ModelError(f"{where}: 'property' (a property that throws when read) applies to Get-VM only, "
+                             f"not {entry['cmdlet']}")
+        if entry.get("ignore") and "property" in entry:
+            raise ModelError(f"{where}: 'ignore' and 'property' do not go together")
 
 
 # libyaml's C loader and dumper when PyYAML has them: a 3,000-VM model loads and saves ten times faster.

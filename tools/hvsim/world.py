@@ -23,6 +23,26 @@ Windows behaviour modelled here, with its source:
   ``[n] label`` (VSS_WRITER_STATE, https://learn.microsoft.com/windows/win32/api/vss/ne-vss-vss_writer_state);
   vssadmin's labels are "Stable", "Waiting for freeze", "Waiting for thaw", "Waiting for post snapshot",
   "Waiting for completion" and "Failed" for every FAILED_AT_* state.
+- VM states (``Microsoft.HyperV.PowerShell.VMState``: Running, Off, Saved, Paused, Starting, Stopping, ...)
+  have ``...Critical`` forms (``OffCritical``, ``RunningCritical``, ...) for a VM whose storage is not
+  accessible ("Hyper-V virtual machine is in Critical state", Microsoft Q&A; Get-VM). Microsoft does not
+  document which cmdlets still answer for such a VM; hvsim takes the strictest case: Get-VM lists it, and
+  every cmdlet that reads its configuration (Get-VMScsiController, Get-VMHardDiskDrive,
+  Get-VMIntegrationService, Get-VMSnapshot, Set-VM, Add-VMScsiController) fails for it.
+- Which parameters ``Set-VM`` has is a property of the host, asked with ``Get-Command``. Microsoft's Set-VM
+  pages list ``-AutomaticCheckpointsEnabled`` for every docset, even Windows Server 2016's
+  (https://learn.microsoft.com/powershell/module/hyper-v/set-vm?view=windowsserver2016-ps), while the feature
+  came with build 16299 (version 1709). hvsim derives the parameters from ``os_build`` (16299 or later has
+  it) unless the node's ``set_vm_parameters`` lists them.
+- A graceful ``Stop-VM`` asks the guest to shut down (``Msvm_ShutdownComponent.InitiateShutdown``); once
+  the guest has accepted, it goes on shutting down whether or not the caller waits. hvsim keeps such a VM
+  Running (the strictest case: nothing shows that it is shutting down) with ``guest.shutdown_requested``,
+  and it is Off from the next module run on (time passes between module runs; see :func:`settle`).
+- A WinRM session authenticated with Kerberos or NTLM cannot authenticate to a second machine (the double
+  hop, "Making the second hop in PowerShell Remoting",
+  https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop). hvsim's
+  sessions are such sessions: a UNC path served by another machine is access denied, and a share no
+  folder of the model is under is "The network path was not found."
 """
 import re
 import struct
@@ -209,6 +229,82 @@ def get_vm(data, node, vm_id_text):
     return vm, None
 
 
+def vm_not_found(vm_id):
+    """Get-VM's error for an ID that is not registered on the host."""
+    return f'Hyper-V was unable to find a virtual machine with ID "{vm_id}".'
+
+
+def is_critical(state):
+    """True for the ``...Critical`` VM states (the VM's storage is not accessible)."""
+    return str(state).lower().endswith("critical") and str(state).lower() != "critical"
+
+
+def critical_error(vm):
+    """hvsim's message for a cmdlet that reads the configuration of a VM in a critical state."""
+    return (f"The virtual machine '{vm['name']}' is in a critical state ({vm_state(vm)}): its configuration "
+            "cannot be read, the storage that holds it is not accessible.")
+
+
+def matches_vm(vm, name_or_id):
+    """True when ``name_or_id`` names this VM: its ID (any GUID form) or its name (case-insensitive)."""
+    wanted = str(name_or_id)
+    guid = parse_guid(wanted)
+    if guid is not None:
+        return str(vm.get("id", "")).lower() == guid
+    return str(vm.get("name", "")).lower() == wanted.lower()
+
+
+def settle(data):
+    """Time passing between module runs: a VM whose guest accepted a shut down request is now Off.
+
+    Returns True when the model changed."""
+    changed = False
+    for vm in data.get("vms") or []:
+        guest = vm.get("guest") or {}
+        if guest.get("shutdown_requested"):
+            guest.pop("shutdown_requested")
+            vm["state"] = "Off"
+            changed = True
+    return changed
+
+
+# Set-VM's parameters on Windows Server 2016 (build 14393), from Microsoft's Set-VM page for that docset,
+# without -AutomaticCheckpointsEnabled (see the module docstring).
+SET_VM_PARAMETERS_14393 = (
+    "AllowUnverifiedPaths", "AutomaticCriticalErrorAction", "AutomaticCriticalErrorActionTimeout",
+    "AutomaticStartAction", "AutomaticStartDelay", "AutomaticStopAction", "CheckpointType", "CimSession",
+    "ComputerName", "Confirm", "Credential", "DynamicMemory", "GuestControlledCacheTypes",
+    "HighMemoryMappedIoSpace", "LockOnDisconnect", "LowMemoryMappedIoSpace", "MemoryMaximumBytes",
+    "MemoryMinimumBytes", "MemoryStartupBytes", "Name", "NewVMName", "Notes", "Passthru", "ProcessorCount",
+    "SmartPagingFilePath", "SnapshotFileLocation", "StaticMemory", "VM", "WhatIf",
+)
+AUTOMATIC_CHECKPOINTS_MIN_BUILD = 16299
+
+
+def set_vm_parameters(node):
+    """The parameter names ``Get-Command -Name Set-VM -Module Hyper-V`` shows on ``node`` (a model node)."""
+    if node.get("set_vm_parameters") is not None:
+        return [str(p) for p in node["set_vm_parameters"]]
+    params = list(SET_VM_PARAMETERS_14393)
+    if int(node.get("os_build", 20348)) >= AUTOMATIC_CHECKPOINTS_MIN_BUILD:
+        params.append("AutomaticCheckpointsEnabled")
+    return params
+
+
+def has_set_vm_parameter(node, name):
+    """``(Get-Command ...).Parameters.ContainsKey(name)``: parameter names are case-insensitive."""
+    return name.lower() in {p.lower() for p in set_vm_parameters(node)}
+
+
+def cluster_service(data, node):
+    """The state of the cluster service (ClusSvc) on ``node``: ``Running``, ``Stopped``, or None when the
+    node is not in a failover cluster (the service does not exist). Default: Running on a clustered model."""
+    if "cluster_service" in node:
+        state = node["cluster_service"]
+        return None if state is None else str(state)
+    return "Running" if data.get("cluster") else None
+
+
 # -- accounts ------------------------------------------------------------------------------------------------
 class Resolver:
     """Account name <-> SID translation as seen from one node, with indexes built once.
@@ -371,6 +467,53 @@ def find_folder(data, node, path):
             return folder_path, spec
         return None
     return None
+
+
+def unc_root(path):
+    """``\\\\server\\share`` of a UNC path (as given), or None for a local path."""
+    text = normalize_path(path)
+    if not text.startswith("\\\\"):
+        return None
+    parts = text[2:].split("\\")
+    if len(parts) < 2:
+        return None
+    return "\\\\" + parts[0] + "\\" + parts[1]
+
+
+def served_by(data, node, path):
+    """For a UNC path: True when ``node`` itself serves it (``\\\\HV01\\...`` or its FQDN), so no second hop."""
+    node_spec = find_node(data, node)
+    server = unc_root(path)[2:].split("\\")[0].lower()
+    names = {node_spec["name"].lower(), str(node_spec.get("fqdn") or "").lower()}
+    return server in names
+
+
+def read_folder(data, node, path):
+    """What reading ``path`` (Get-Item, Get-Acl) on ``node`` meets: ``(folder spec, None)`` or
+    ``(None, (kind, message))`` with kind ``missing``, ``denied`` or ``unreachable`` (a UNC share that cannot
+    be reached), worded as .NET and Windows word them."""
+    root = unc_root(path)
+    if root is not None and not served_by(data, node, path):
+        share_known = any(unc_root(p) is not None and path_key(unc_root(p)) == path_key(root)
+                          for p in data.get("folders") or {})
+        if not share_known:
+            return None, ("unreachable", "The network path was not found.")
+        return None, ("denied", f"Access to the path '{path}' is denied.")
+    found = find_folder(data, node, path)
+    if found is None and root is not None:
+        # \\HV01\share and \\hv01.lab.example\share are the same share of this node.
+        node_spec = find_node(data, node)
+        rest = normalize_path(path)[len(normalize_path(root)):]
+        share = root[2:].split("\\")[1]
+        for server in (node_spec["name"], node_spec.get("fqdn")):
+            if server and found is None:
+                found = find_folder(data, node, f"\\\\{server}\\{share}{rest}")
+    if found is None:
+        return None, ("missing", f"Cannot find path '{path}' because it does not exist.")
+    spec = found[1]
+    if spec.get("denied"):
+        return None, ("denied", f"Access to the path '{path}' is denied.")
+    return spec, None
 
 
 def folder_visible(data, node, path):

@@ -16,12 +16,20 @@ OPERATIONS = {}
 
 
 class ModuleFail(Exception):
-    """Raised by an operation to fail the module, as ``$module.FailJson(msg)`` does."""
+    """Raised by an operation to fail the module, as ``$module.FailJson(msg)`` does.
+
+    As on a host, the failed result carries every field of the module's ``Result`` set so far
+    (:attr:`Context.result`), then the ``result`` given here, then ``failed`` and ``msg``."""
 
     def __init__(self, msg, **result):
         super().__init__(msg)
         self.msg = msg
         self.result = result
+
+
+class CmdletError(Exception):
+    """A cmdlet that throws on the host (a terminating error under ``-ErrorAction Stop``); ``str()`` is
+    the exception's message, which the .ps1 modules report."""
 
 
 @dataclass
@@ -33,14 +41,23 @@ class Operation:
 
 @dataclass
 class Context:
-    """What an operation sees: the node serving the request and the model data (a mutable dict)."""
+    """What an operation sees: the node serving the request and the model data (a mutable dict).
+
+    ``result`` is the module's ``$module.Result``: an operation that fills it and then raises
+    :class:`ModuleFail` returns those fields too, as ``FailJson`` does. :meth:`cmdlet` is how an operation
+    calls a cmdlet of the host, so that the model's ``faults.cmdlets`` and ``faults.vanishing_vms`` apply.
+    """
 
     node: str
     data: dict
+    module: str = ""                                # the short name of the module being run
     check_mode: bool = False
     diff: bool = False
     changed_model: bool = False
     warnings: list = field(default_factory=list)
+    result: dict = field(default_factory=dict)
+    listed: set = field(default_factory=set)        # VM ids a Get-VM of this module run has returned
+    fault_hits: dict = field(default_factory=dict)  # faults.cmdlets index -> matching calls so far
 
     def mark_changed(self):
         """Call after changing ``data``: the model is then saved when the operation returns."""
@@ -48,6 +65,84 @@ class Context:
 
     def warn(self, msg):
         self.warnings.append(msg)
+
+    def _cmdlet_faults(self, name, vms):
+        """``(index, entry)`` of the ``faults.cmdlets`` entries that apply to a call of ``name`` for ``vms``."""
+        faults = (self.data.get("faults") or {}).get("cmdlets") or []
+        for index, entry in enumerate(faults):
+            if str(entry.get("cmdlet", "")).lower() != name.lower():
+                continue
+            if entry.get("node") and str(entry["node"]).lower() != str(self.node).lower():
+                continue
+            if entry.get("module") and str(entry["module"]).lower() != self.module.lower():
+                continue
+            if entry.get("vm") and not any(world.matches_vm(vm, entry["vm"]) for vm in vms):
+                continue
+            yield index, entry
+
+    def _vanishing(self, vm):
+        names = (self.data.get("faults") or {}).get("vanishing_vms") or []
+        return any(world.matches_vm(vm, name) for name in names)
+
+    def cmdlet(self, name, vms=(), reads_configuration=False):
+        """One call of cmdlet ``name`` on this node, for the VM dicts ``vms`` (one call for all of them).
+
+        Raises :class:`CmdletError` as the host would: a VM of ``faults.vanishing_vms`` that an earlier
+        Get-VM of this run returned is gone (moved to another node); a matching ``faults.cmdlets`` entry
+        fails the calls after its first ``after`` matching calls (``times`` of them at most, when it says);
+        with ``reads_configuration``, a
+        VM in a critical state fails it (:func:`hvsim.world.is_critical`). Returns False when a matching
+        entry says ``ignore`` (the cmdlet returns without an error and does nothing), True otherwise. A
+        Get-VM call records the VMs it returned: a vanishing VM is gone only after that."""
+        vms = list(vms)
+        for vm in vms:
+            vm_id = str(vm.get("id", "")).lower()
+            if vm_id in self.listed and self._vanishing(vm):
+                raise CmdletError(world.vm_not_found(vm_id))
+        outcome = True
+        for index, entry in self._cmdlet_faults(name, vms):
+            if "property" in entry:
+                continue
+            self.fault_hits[index] = self.fault_hits.get(index, 0) + 1
+            after = int(entry.get("after", 0))
+            if self.fault_hits[index] <= after:
+                continue
+            if "times" in entry and self.fault_hits[index] > after + int(entry["times"]):
+                continue
+            if entry.get("ignore"):
+                outcome = False
+                continue
+            raise CmdletError(entry.get("message") or f"{name} failed (hvsim fault injection)")
+        if reads_configuration:
+            for vm in vms:
+                if world.is_critical(world.vm_state(vm)):
+                    raise CmdletError(world.critical_error(vm))
+        if name.lower() == "get-vm":
+            self.listed.update(str(vm.get("id", "")).lower() for vm in vms)
+        return outcome
+
+    def property_error(self, vm, prop):
+        """The message that reading ``prop`` of this VM's Get-VM object throws with, or None (the
+        ``faults.cmdlets`` entries of Get-VM with ``property``)."""
+        for _, entry in self._cmdlet_faults("Get-VM", [vm]):
+            if str(entry.get("property", "")).lower() == prop.lower():
+                return entry.get("message") or f"reading {prop} failed (hvsim fault injection)"
+        return None
+
+
+def require_hyperv(ctx, module_name):
+    """``Import-HyperVModule``: fail the module, as the .ps1 does, when the node has no Hyper-V module.
+    Returns the model's node."""
+    node = world.find_node(ctx.data, ctx.node)
+    if node.get("hyperv_module", True) is False:
+        raise ModuleFail(f"{module_name}: the Hyper-V PowerShell module is not available on {node['name'].upper()}; "
+                         "install the Hyper-V management tools")
+    try:
+        ctx.cmdlet("Import-Module")
+    except CmdletError as err:
+        raise ModuleFail(f"{module_name}: importing the Hyper-V PowerShell module on {node['name'].upper()} "
+                         f"failed: {err}") from None
+    return node
 
 
 def operations_spec(**item_options):
@@ -69,6 +164,11 @@ def operation_vms(ctx, params, result, **item_defaults):
         item = {"id": op["id"], "name": op["name"], "status": "ok", **item_defaults}
         result["vms"].append(item)
         vm, error = world.get_vm(ctx.data, ctx.node, op["id"])
+        if vm is not None:
+            try:
+                ctx.cmdlet("Get-VM", [vm])
+            except CmdletError as err:
+                vm, error = None, str(err)
         if error:
             item.update(status="failed", error=error)
             continue
@@ -143,7 +243,9 @@ def run(name_or_script, node, data, args, on_model_change=None):
             result["invocation"] = prepared.invocation()
         return result
 
-    ctx = Context(node=node, data=data, check_mode=prepared.check_mode, diff=prepared.diff)
+    ctx = Context(node=node, data=data, module=op.name, check_mode=prepared.check_mode, diff=prepared.diff)
+    if world.settle(data):
+        ctx.mark_changed()
     try:
         returned = op.func(ctx, prepared.params)
         if returned is None:
@@ -154,6 +256,7 @@ def run(name_or_script, node, data, args, on_model_change=None):
         result.update(returned)
     except ModuleFail as fail:
         result = {"changed": False}
+        result.update(ctx.result)
         result.update(fail.result)
         result["failed"] = True
         result["msg"] = fail.msg

@@ -6,8 +6,15 @@ Hyper-V and Windows behaviour modelled here:
 - ``Get-VM`` lists only the VMs registered on the host it runs on
   (https://learn.microsoft.com/powershell/module/hyper-v/get-vm); ``Get-VMSnapshot``, ``Get-VMScsiController``,
   ``Get-VMHardDiskDrive`` and ``Get-VMIntegrationService`` read those VMs.
-- ``AutomaticCheckpointsEnabled`` exists from Windows build 16299 (version 1709); an older host has no such
-  property, so it reads as null (Set-VM, https://learn.microsoft.com/powershell/module/hyper-v/set-vm).
+- ``AutomaticCheckpointsSupported`` is asked of the host, as the .ps1 does: whether its ``Set-VM`` has the
+  ``AutomaticCheckpointsEnabled`` parameter (:func:`hvsim.world.set_vm_parameters`); where it does not, the
+  VMs' setting reads as null (Set-VM, https://learn.microsoft.com/powershell/module/hyper-v/set-vm).
+- One troubled VM never fails the module (the .ps1's fallback, mirrored call for call through
+  ``Context.cmdlet`` so that ``faults.cmdlets`` counts the same calls): each cmdlet is called once for all
+  VMs and, when that call fails, once per VM. A VM whose read failed and that ``Get-VM -Id`` no longer finds
+  (``faults.vanishing_vms``: moved to another node while it was read) is left out with a warning; any
+  other VM whose read failed (a critical state, a fault) is reported with null for what could not be read,
+  with a warning naming it. A Get-VM property that throws (``faults.cmdlets`` with ``property``) is null.
 - A hard disk whose file ends in ``.vhds`` is a VHD Set; a shared disk has ``SupportPersistentReservations``
   ("Create Hyper-V VHD Set files", https://learn.microsoft.com/windows-server/virtualization/hyper-v/manage/
   create-vhdset-file; Get-VMHardDiskDrive).
@@ -15,6 +22,12 @@ Hyper-V and Windows behaviour modelled here:
   ``Get-ClusterGroup``, ``Get-ClusterParameter``) answer cluster-wide: every node sees every role and
   volume. A VM role is Online while its VM runs (Running or Paused) and Offline when it is Off or Saved
   (Get-ClusterGroup, https://learn.microsoft.com/powershell/module/failoverclusters/get-clustergroup).
+- The cluster is read only where the cluster service (ClusSvc) runs (``nodes[].cluster_service``): absent,
+  the node is not clustered (``cluster: null``); stopped, ``cluster: null`` with a warning. Where it runs but
+  the FailoverClusters PowerShell module is missing (``nodes[].failover_clusters_module: false``; the
+  RSAT-Clustering-PowerShell feature), asking for the cluster fails naming the feature.
+- ``acl_paths``: a folder the session may not read (``folders[].denied``) is access denied, not missing;
+  a UNC path served by another machine is behind the double hop (:func:`hvsim.world.read_folder`).
 - ``Get-Acl`` returns the owner and the access rules, explicit and inherited; ``IdentityReference`` is
   translated on this host and stays the SID where it does not resolve (``NT VIRTUAL MACHINE\\<GUID>``
   elsewhere than on the VM's host). See :mod:`hvsim.world`.
@@ -23,15 +36,15 @@ Hyper-V and Windows behaviour modelled here:
 
 Model keys read beyond docs/hvsim.md's basics: ``nodes[].hyperv_module`` (false: the Hyper-V PowerShell
 module is not installed), ``nodes[].vssadmin_error`` (text vssadmin prints when it fails),
-``cluster.parameters: null`` (no 'Virtual Machine Cluster WMI' resource).
+``nodes[].cluster_service``, ``nodes[].failover_clusters_module``, ``nodes[].set_vm_parameters``,
+``folders[].denied``, ``cluster.parameters: null`` (no 'Virtual Machine Cluster WMI' resource).
 """
 from datetime import datetime, timezone
 
 from hvsim import world
-from hvsim.ops import ModuleFail, operation
+from hvsim.ops import CmdletError, ModuleFail, operation, require_hyperv
 
 SUBSETS = ["cluster", "vms", "checkpoints", "vss_access_control", "vss_writers"]
-AUTOMATIC_CHECKPOINTS_MIN_BUILD = 16299
 SCHEMA = 1
 
 SPEC = {  # mirrors the $spec of plugins/modules/host_facts.ps1
@@ -41,6 +54,13 @@ SPEC = {  # mirrors the $spec of plugins/modules/host_facts.ps1
     },
     "supports_check_mode": True,
 }
+
+# Read besides Get-ClusterGroup and Get-ClusterResource when the cluster subset is asked.
+CLUSTER_CMDLETS = ("Get-Cluster", "Get-ClusterNode", "Get-ClusterParameter", "Get-ClusterSharedVolume")
+
+DOUBLE_HOP = ("A UNC path is read with the credentials of the WinRM session, which do not reach a second machine "
+              "without delegation (the double hop): use CredSSP or Kerberos delegation (ansible_winrm_transport: "
+              "credssp, or become with become_method: runas), or read the folder on the server that serves the share")
 
 # Get-ClusterGroup's State for a VM role, from the VM's state.
 _ROLE_STATE = {
@@ -68,7 +88,8 @@ def _node_facts(node):
         "DnsHostName": node.get("fqdn") or name.lower(),
         "OsVersion": f"10.0.{build}",
         "OsBuild": build,
-        "AutomaticCheckpointsSupported": build >= AUTOMATIC_CHECKPOINTS_MIN_BUILD,
+        # asked of the host: does its Set-VM have the parameter (not derived from the build)
+        "AutomaticCheckpointsSupported": world.has_set_vm_parameter(node, "AutomaticCheckpointsEnabled"),
     }
 
 
@@ -126,16 +147,35 @@ def _checkpoint(cp):
     }
 
 
-def _vm_facts(vm, supported, with_checkpoints):
-    disks = [_disk(d) for d in vm.get("hard_disks") or []]
-    per_controller = {}
-    for disk in disks:
-        if disk["ControllerType"].upper() == "SCSI":
-            per_controller[disk["ControllerNumber"]] = per_controller.get(disk["ControllerNumber"], 0) + 1
-    clustered = bool(vm.get("clustered", False))
-    backup = vm.get("backup_integration") or {}
-    return {
-        "Id": str(vm["id"]).lower(),
+# The cmdlets read for the VMs, each called once for all of them, and the key of the facts each fills.
+VM_READS = (("Get-VMScsiController", "ScsiControllers"), ("Get-VMHardDiskDrive", "HardDisks"),
+            ("Get-VMIntegrationService", "BackupIntegration"), ("Get-VMSnapshot", "Checkpoints"))
+# Properties of the Get-VM object, in the order of the facts.
+VM_PROPERTIES = ("Name", "State", "Generation", "Version", "ProcessorCount", "MemoryStartup", "DynamicMemoryEnabled",
+                 "CheckpointType", "AutomaticCheckpointsEnabled", "Path", "IsClustered")
+
+
+def _read_for_vms(ctx, cmdlet, vms):
+    """One call of ``cmdlet`` for all ``vms``; when it fails, one call per VM, as the .ps1 does.
+
+    Returns ``(failed, empty)``: ``failed`` maps the id of each VM whose read failed to the message,
+    ``empty`` is True when the call returned nothing (a ``faults.cmdlets`` entry with ``ignore``)."""
+    try:
+        return {}, not ctx.cmdlet(cmdlet, vms, reads_configuration=True)
+    except CmdletError:
+        pass
+    failed, empty = {}, False
+    for vm in vms:
+        try:
+            empty = not ctx.cmdlet(cmdlet, [vm], reads_configuration=True) or empty
+        except CmdletError as err:
+            failed[str(vm["id"]).lower()] = f"{cmdlet}: {err}"
+    return failed, empty
+
+
+def _vm_properties(ctx, vm, supported):
+    """The Get-VM properties of the facts; a property that throws is None, with ``(key, message)`` in problems."""
+    values = {
         "Name": vm["name"],
         "State": world.vm_state(vm),
         "Generation": int(vm.get("generation", 1)),
@@ -146,15 +186,86 @@ def _vm_facts(vm, supported, with_checkpoints):
         "CheckpointType": vm.get("checkpoint_type", "Production"),
         "AutomaticCheckpointsEnabled": bool(vm.get("automatic_checkpoints", False)) if supported else None,
         "Path": vm.get("path"),
-        "IsClustered": clustered,
-        "AntiAffinityClassNames": list(vm.get("anti_affinity_class_names") or []) if clustered else [],
-        "ScsiControllers": [{"ControllerNumber": n, "DiskCount": per_controller.get(n, 0)}
+        "IsClustered": bool(vm.get("clustered", False)),
+    }
+    problems = []
+    for key in VM_PROPERTIES:
+        if key == "AutomaticCheckpointsEnabled" and not supported:
+            continue
+        error = ctx.property_error(vm, key)
+        if error:
+            values[key] = None
+            problems.append((key, error))
+    return values, problems
+
+
+def _vm_facts(ctx, vm, supported, with_checkpoints, anti_affinity, unread, empty):
+    """The facts of one VM; ``unread`` maps the keys whose cmdlet failed for it to the message, ``empty`` the
+    keys whose cmdlet returned nothing. Returns ``(facts, problems)``."""
+    values, problems = _vm_properties(ctx, vm, supported)
+    disks = [_disk(d) for d in vm.get("hard_disks") or []]
+    per_controller = {}
+    for disk in disks:
+        if disk["ControllerType"].upper() == "SCSI":
+            per_controller[disk["ControllerNumber"]] = per_controller.get(disk["ControllerNumber"], 0) + 1
+    backup = vm.get("backup_integration") or {}
+    facts = {"Id": str(vm["id"]).lower()}
+    facts.update(values)
+    facts.update({
+        "AntiAffinityClassNames": list(vm.get("anti_affinity_class_names") or [])
+        if anti_affinity and values["IsClustered"] else [],
+        "ScsiControllers": [{"ControllerNumber": n,
+                             "DiskCount": None if "HardDisks" in unread else per_controller.get(n, 0)}
                             for n in range(int(vm.get("scsi_controllers", 0) or 0))],
         "HardDisks": disks,
         "BackupIntegration": {"Enabled": bool(backup.get("enabled", True)),
                               "PrimaryStatusDescription": backup.get("status")},
         "Checkpoints": [_checkpoint(cp) for cp in vm.get("checkpoints") or []] if with_checkpoints else [],
-    }
+    })
+    for key in empty:
+        facts[key] = None if key == "BackupIntegration" else []
+    for key, message in sorted(unread.items()):
+        facts[key] = None
+        problems.append((key, message))
+    return facts, problems
+
+
+def _read_vms(ctx, node_name, supported, with_checkpoints, anti_affinity):
+    """What the .ps1 reads for the VMs: Get-VM once, each other cmdlet once for all VMs (per VM when that
+    fails); a VM gone from the node is left out, one read in part keeps the rest, each with a warning."""
+    listing = world.vms_on_node(ctx.data, node_name)
+    try:
+        ctx.cmdlet("Get-VM", listing)
+    except CmdletError as err:
+        raise ModuleFail(f"host_facts: reading the VMs on {node_name} failed: {err}") from None
+    unread, empty = {}, set()
+    if listing:
+        for cmdlet, key in VM_READS:
+            if key == "Checkpoints" and not with_checkpoints:
+                continue
+            failed, nothing = _read_for_vms(ctx, cmdlet, listing)
+            for vm_id, message in failed.items():
+                unread.setdefault(vm_id, {})[key] = message
+            if nothing:
+                empty.add(key)
+    vms = []
+    for vm in listing:
+        vm_id = str(vm["id"]).lower()
+        if vm_id in unread:
+            try:
+                ctx.cmdlet("Get-VM", [vm])
+            except CmdletError as err:
+                ctx.warn(f"host_facts: VM '{vm['name']}' ({vm_id}) was listed on {node_name} but is no longer there "
+                         f"(moved to another node or removed while it was read), so it is left out: {err}")
+                continue
+        facts, problems = _vm_facts(ctx, vm, supported, with_checkpoints, anti_affinity,
+                                    unread.get(vm_id, {}), empty)
+        if problems:
+            details = "; ".join(f"{key} ({message})" for key, message in problems)
+            ctx.warn(f"host_facts: VM '{vm['name']}' ({vm_id}) on {node_name} is reported in part, with null for "
+                     f"what could not be read: {details}")
+        vms.append(facts)
+    return vms
 
 
 def _acl(resolver, asked, spec):
@@ -174,37 +285,78 @@ def _acl(resolver, asked, spec):
     return {"Path": asked, "Owner": resolver.translate(owner), "OwnerSid": owner, "Access": access}
 
 
+def _acl_path_error(item, node_name, problem):
+    """The module's message for an ``acl_paths`` item that cannot be read (see ``world.read_folder``)."""
+    kind, message = problem
+    if world.unc_root(item) is not None and kind != "missing":
+        return (f"host_facts: acl_paths item '{item}' cannot be read from {node_name}: {message} {DOUBLE_HOP}")
+    if kind == "missing":
+        return f"host_facts: acl_paths item '{item}' does not exist on {node_name}"
+    return (f"host_facts: acl_paths item '{item}' cannot be read on {node_name}: {message} The account Ansible "
+            "connects with needs the right to read its permissions")
+
+
+def _cluster(ctx, node, subset):
+    """``(cluster facts or None, whether AntiAffinityClassNames could be read)``, as the .ps1 decides."""
+    node_name = node["name"].upper()
+    wanted = "cluster" in subset
+    service = world.cluster_service(ctx.data, node)
+    if service is None or not (wanted or "vms" in subset):
+        return None, False
+    if service != "Running":
+        ctx.warn(f"host_facts: the cluster service (ClusSvc) is {service} on {node_name}, so the failover cluster is "
+                 "not read there: cluster is null and every VM's AntiAffinityClassNames is []; start the cluster "
+                 "service (Start-ClusterNode) to read it")
+        return None, False
+    if node.get("failover_clusters_module", True) is False:
+        message = (f"{node_name} runs the cluster service (ClusSvc) but has no FailoverClusters PowerShell module, so "
+                   "its failover cluster cannot be read; install it: Install-WindowsFeature RSAT-Clustering-PowerShell")
+        if wanted:
+            raise ModuleFail(f"host_facts: {message}")
+        ctx.warn(f"host_facts: {message} (every VM's AntiAffinityClassNames is [])")
+        return None, False
+    try:
+        for cmdlet in ("Get-ClusterGroup", "Get-ClusterResource") + (CLUSTER_CMDLETS if wanted else ()):
+            ctx.cmdlet(cmdlet)
+    except CmdletError as err:
+        if wanted:
+            raise ModuleFail(f"host_facts: reading the failover cluster on {node_name} failed: {err}") from None
+        ctx.warn(f"host_facts: reading the failover cluster on {node_name} failed, so AntiAffinityClassNames is [] "
+                 f"for every VM: {err}")
+        return None, False
+    return (_cluster_facts(ctx.data) if wanted else None), True
+
+
 @operation("host_facts", SPEC)
 def host_facts(ctx, params):
     data = ctx.data
     node = world.find_node(data, ctx.node)
     node_name = node["name"].upper()
+    ctx.result["changed"] = False
 
     asked = {str(s).lower() for s in params.get("gather_subset") or []}
     subset = [s for s in SUBSETS if s in asked]
     if "checkpoints" in asked and "vms" not in asked:
         raise ModuleFail("host_facts: gather_subset 'checkpoints' needs 'vms'")
-    if node.get("hyperv_module", True) is False:
-        raise ModuleFail(f"host_facts: the Hyper-V PowerShell module is not available on {node_name}; "
-                         "install the Hyper-V management tools")
+    require_hyperv(ctx, "host_facts")
 
     acl_paths = list(params.get("acl_paths") or [])
     folders = []
     for item in acl_paths:
         if not world.is_absolute_windows_path(item):
             raise ModuleFail(f"host_facts: acl_paths item '{item}' is not an absolute path")
-        found = world.find_folder(data, node_name, item)
-        if found is None:
-            raise ModuleFail(f"host_facts: acl_paths item '{item}' does not exist on {node_name}")
-        folders.append((item, found[1]))
+        spec, problem = world.read_folder(data, node_name, item)
+        if problem:
+            raise ModuleFail(_acl_path_error(item, node_name, problem))
+        folders.append((item, spec))
 
     facts = {"schema": SCHEMA, "gather_subset": subset, "node": _node_facts(node)}
+    cluster, anti_affinity = _cluster(ctx, node, subset)
     if "cluster" in subset:
-        facts["cluster"] = _cluster_facts(data)
+        facts["cluster"] = cluster
     if "vms" in subset:
         supported = facts["node"]["AutomaticCheckpointsSupported"]
-        with_checkpoints = "checkpoints" in subset
-        facts["vms"] = [_vm_facts(vm, supported, with_checkpoints) for vm in world.vms_on_node(data, node_name)]
+        facts["vms"] = _read_vms(ctx, node_name, supported, "checkpoints" in subset, anti_affinity)
     if "vss_access_control" in subset:
         facts["vss_access_control"] = {str(k): int(v) for k, v in (node.get("vss_access_control") or {}).items()}
     if "vss_writers" in subset:

@@ -53,3 +53,10 @@ def test_a_failed_module_result_is_passed_on():
     action, _ = make_action(ActionModule, {"acl_paths": ["C:\\nope"]}, {MODULE: failure})
     result = action.run(task_vars={})
     assert result["failed"] is True and "C:\\nope" in result["msg"]
+
+
+def test_an_unsupported_argument_names_the_module_as_users_know_it():
+    action, calls = make_action(ActionModule, {"gather": ["vms"]}, {MODULE: recorded})
+    with pytest.raises(AnsibleActionFail, match=r"^Unsupported parameters for \(hyperv\.backup\.host_facts\) module"):
+        action.run(task_vars={})
+    assert calls == []

@@ -207,3 +207,12 @@ def test_the_recovery_checkpoint_fix_names_the_vm():
     view = both_nodes(vm("O'Brien $(test); x", Checkpoints=[old]))
     [finding] = checks(assess(view, None, NOW), "recovery_checkpoint")
     assert finding["fix"] == "Get-VMSnapshot -VMName 'O''Brien $(test); x' -SnapshotType Recovery | Remove-VMSnapshot"
+
+
+def test_a_vm_the_host_could_not_fully_read_gets_one_warning_and_no_false_findings():
+    # host_facts reports null for what it could not read (a VM in a critical state, a property that threw).
+    view = both_nodes(vm("CRIT01", State="OffCritical", CheckpointType=None, ScsiControllers=None, Checkpoints=None))
+    findings = assess(view, None, NOW)
+    assert [(f["check"], f["target"]) for f in findings] == [("vm_facts", "CRIT01")]
+    assert "CheckpointType, ScsiControllers, Checkpoints" in findings[0]["message"]
+    assert "OffCritical" in findings[0]["message"]

@@ -89,22 +89,80 @@ def test_bad_options_are_refused(opts, message):
         planner.check_options(options(**opts))
 
 
-def test_merge_reports_restarts_and_a_guest_that_did_not_shut_down():
-    plan = planner.plan(facts(), options(running_vms="restart", max_restarts=2))
+def test_merge_reports_restarts_and_shutdowns_that_did_not_finish_or_were_refused():
+    facts_ = facts()
+    facts_["vms"].append(vm("DB03", node_state="Running", ScsiControllers=[]))
+    plan = planner.plan(facts_, options(running_vms="restart", max_restarts=3, vms=["APP01", "DB*"]))
     ids = {e["name"]: e["id"] for e in plan["vms"]}
-    applied = {"vms": [
-        {"id": ids["APP01"], "status": "changed", "restarted": False, "after": {"ScsiControllers": 1}},
-        {"id": ids["DB01"], "status": "changed", "restarted": True, "after": {"ScsiControllers": 1}},
-        {"id": ids["DB02"], "status": "failed", "restarted": False, "after": {"ScsiControllers": 0},
-         "error": "'DB02' did not shut down within 300 s; it was asked to shut down and is left Running"},
+    applied = {"changed": True, "vms": [
+        {"id": ids["APP01"], "status": "changed", "restarted": False, "shutdown": "none",
+         "after": {"ScsiControllers": 1}},
+        {"id": ids["DB01"], "status": "changed", "restarted": True, "shutdown": "completed",
+         "after": {"ScsiControllers": 1}},
+        {"id": ids["DB02"], "status": "changed", "restarted": False, "shutdown": "unfinished", "state": "Running",
+         "after": {"ScsiControllers": 0},
+         "reason": "'DB02' was asked to shut down and is still Running after 300 s and 300 s of grace"},
+        {"id": ids["DB03"], "status": "failed", "restarted": False, "shutdown": "refused",
+         "after": {"ScsiControllers": 0}, "error": "'DB03' did not shut down: locked; it is left Running"},
     ]}
     final = planner.merge(plan, applied)
     entries = {e["name"]: e for e in final["vms"]}
-    assert entries["DB01"]["restarted"] is True
-    assert entries["DB02"]["restarted"] is False and entries["DB02"]["status"] == "failed"
-    assert entries["DB02"]["after"] == {"ScsiControllers": 0}
-    assert final["counts"] == {"selected": 6, "changed": 2, "ok": 1, "pending": 2, "failed": 1}
-    assert [p["name"] for p in final["pending"]] == ["FS01", "PX01"]
+    assert (entries["DB01"]["restarted"], entries["DB01"]["shutdown"]) == (True, "completed")
+    assert entries["DB02"]["status"] == "changed" and entries["DB02"]["shutdown"] == "unfinished"
+    assert entries["DB02"]["after"] == {"ScsiControllers": 0} and "still Running" in entries["DB02"]["msg"]
+    assert entries["DB03"]["status"] == "failed" and entries["DB03"]["shutdown"] == "refused"
+    assert "shutdown" not in entries["APP01"]   # never chosen for a restart
+    assert final["counts"] == {"selected": 4, "changed": 3, "ok": 0, "pending": 0, "failed": 1,
+                               "restarted": 1, "shutdown_unfinished": 1}
+    assert final["changed"] is True
+
+
+def test_a_shut_down_that_was_sent_is_a_change_even_when_the_vm_then_failed():
+    plan = planner.plan(facts(), options(running_vms="restart", vms=["DB01"]))
+    applied = {"vms": [{"id": plan["vms"][0]["id"], "status": "failed", "restarted": True, "shutdown": "completed",
+                        "after": {"ScsiControllers": 0},
+                        "error": "adding a SCSI controller to 'DB01' failed: the disk is busy"}]}
+    final = planner.merge(plan, applied)
+    assert final["counts"]["changed"] == 0 and final["counts"]["failed"] == 1
+    assert final["counts"]["restarted"] == 1
+    assert final["changed"] is True
+
+
+def test_a_refused_shut_down_changes_nothing():
+    plan = planner.plan(facts(), options(running_vms="restart", vms=["DB01"]))
+    applied = {"vms": [{"id": plan["vms"][0]["id"], "status": "failed", "restarted": False, "shutdown": "refused",
+                        "after": {"ScsiControllers": 0}, "error": "'DB01' did not shut down: locked"}]}
+    assert planner.merge(plan, applied)["changed"] is False
+
+
+def test_a_module_that_failed_as_a_whole_keeps_what_it_reported():
+    plan = planner.plan(facts(), options(running_vms="restart", vms=["APP01", "DB01"]))
+    ids = {e["name"]: e["id"] for e in plan["vms"]}
+    applied = {"failed": True, "msg": "scsi_controller: the Hyper-V PowerShell module is not available on HV01",
+               "vms": [{"id": ids["APP01"], "status": "changed", "after": {"ScsiControllers": 1}}]}
+    entries = {e["name"]: e for e in planner.merge(plan, applied)["vms"]}
+    assert entries["APP01"]["status"] == "changed"
+    assert entries["DB01"]["status"] == "failed"
+    assert entries["DB01"]["msg"] == ("no result for this VM: the module failed on the host: scsi_controller: the "
+                                      "Hyper-V PowerShell module is not available on HV01")
+
+
+def test_a_vm_whose_controllers_could_not_be_read_is_pending():
+    facts_ = facts()
+    facts_["vms"][0]["ScsiControllers"] = None   # APP01, Off: would otherwise be changed
+    plan = planner.plan(facts_, options(vms=["APP01"]))
+    assert plan["operations"] == []
+    assert plan["vms"][0]["status"] == "pending" and "could not be read" in plan["vms"][0]["msg"]
+    assert plan["vms"][0]["before"] == plan["vms"][0]["after"] == {"ScsiControllers": None}
+
+
+@pytest.mark.parametrize("grace, ok", [(0, True), (86400, True), (-1, False), (True, False), ("5", False)])
+def test_shutdown_grace_is_checked(grace, ok):
+    if ok:
+        planner.check_options(options(shutdown_grace=grace))
+    else:
+        with pytest.raises(PlanError, match="shutdown_grace"):
+            planner.check_options(options(shutdown_grace=grace))
 
 
 def test_check_mode_result_is_the_plan():
@@ -113,5 +171,6 @@ def test_check_mode_result_is_the_plan():
     assert final["changed"] is True
     assert diff(final["vms"]) == {"before": {"APP01": {"ScsiControllers": 0}},
                                   "after": {"APP01": {"ScsiControllers": 1}}}
-    assert planner.module_args(plan, options(shutdown_timeout=60)) == {"operations": plan["operations"],
-                                                                       "shutdown_timeout": 60}
+    assert final["counts"]["restarted"] == 0
+    assert planner.module_args(plan, options(shutdown_timeout=60, shutdown_grace=30)) == {
+        "operations": plan["operations"], "shutdown_timeout": 60, "shutdown_grace": 30}
