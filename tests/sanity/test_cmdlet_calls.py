@@ -113,6 +113,8 @@ def test_cmdlet_calls_fit_the_documented_signatures(path):
                      "Hyper-V\\Add-VMScsiController: fits no parameter set with -VM: VMName: no -VM; VMObject: takes "
                      "no pipeline input", id="pipeline input nothing takes"),
         pytest.param("Hyper-V\\Get-VM -Name a -Name b", "Hyper-V\\Get-VM: -Name is given twice", id="parameter twice"),
+        pytest.param("$p = [ordered]@{ VM = $vm; Bogus = 1 }\nHyper-V\\Set-VM @p",
+                     "Hyper-V\\Set-VM: splatted key 'Bogus' of @p is not a parameter", id="splatted ordered table"),
         pytest.param("$p = @{}\n$p.Add('VM', $vm)\n$p.Add('Bogus', 1)\nHyper-V\\Set-VM @p",
                      "Hyper-V\\Set-VM: splatted key 'Bogus' of @p is not a parameter", id="splatted key added by Add"),
         pytest.param("$vm = Hyper-V\\Get-VM | Select-Object -First 1\n$vm.Nme.ToString()",
@@ -153,6 +155,7 @@ def test_the_checker_finds(source, expected):
         pytest.param("$vm = Hyper-V\\Get-VM | Select-Object -Property Name\n$vm.Anything",
                      id="Select-Object -Property makes new objects"),
         pytest.param("try { Hyper-V\\Get-VM } catch { $_.Exception.Message }", id="$_ of a catch block"),
+        pytest.param("$job = Hyper-V\\Stop-VM -VM $vm -AsJob\n$job.State", id="a job, not the cmdlet's output"),
     ],
 )
 def test_the_checker_accepts(source):

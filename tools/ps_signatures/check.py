@@ -287,8 +287,7 @@ class Argument:
     kind: str  # "parameter", "value", "splat"
     name: str = ""
     node: object = None
-    colon: bool = False
-    value: object = None  # the value node of a -Name:value / -Name value pair
+    colon: bool = False  # -Name:value
 
 
 def call_arguments(command):
@@ -515,8 +514,8 @@ class FileChecker:
         keys, open_, seen_table = [], False, False
         for _, kind, value in entries:
             if kind == "assign":
-                literal = unwrap(value) if value is not None else None
-                if literal is not None and literal.type == "hash_literal_expression":
+                literal = _hash_literal(value) if value is not None else None
+                if literal is not None:
                     seen_table = True
                     for key in _hash_keys(literal):
                         if key is None:
@@ -725,6 +724,8 @@ class FileChecker:
         outputs = [o for o in cmdlet.outputs() if o.lower() not in OPAQUE_TYPES]
         if not outputs or lower in ("foreach-object", "select-object"):
             return None, None
+        if any(a.kind == "parameter" and a.name.lower() == "asjob" for a in call_arguments(command)):
+            return None, None  # a job, whatever OUTPUTS says the cmdlet returns without -AsJob
         return outputs, f"output of {cmdlet.key}"
 
     def variable_types(self, variable, depth):
@@ -858,6 +859,20 @@ def _call_args(node):
     return [c for c in expressions.named_children] if expressions is not None else []
 
 
+def _hash_literal(node):
+    """The ``@{...}`` node of ``@{...}``, ``[ordered]@{...}`` or ``[hashtable]@{...}``, or None."""
+    node = unwrap(node)
+    if node.type == "expression_with_unary_operator" and node.named_child_count == 1:
+        node = node.named_children[0]
+    if node.type == "cast_expression":
+        type_node = next((c for c in node.named_children if c.type == "type_literal"), None)
+        if type_node is None or text(type_node).strip("[] ").lower() not in (
+                "ordered", "hashtable", "system.collections.hashtable"):
+            return None
+        node = unwrap(node.named_children[-1])
+    return node if node.type == "hash_literal_expression" else None
+
+
 def _hash_keys(node):
     """The keys of a ``@{...}`` literal; None for a key that is not a literal."""
     keys = []
@@ -935,7 +950,7 @@ def _element(type_name):
 
 def _names_in(message):
     """Parameter names a problem message is about (``-Name``), for matching feature checks."""
-    return re.findall(r"-(\w+)", message.split(":")[0] if message.startswith("on ") else message)
+    return re.findall(r"(?<![\w-])-(\w+)", message)
 
 
 def _prefix_hint(name, params):
