@@ -37,6 +37,8 @@ SPEC = operations_spec(
     checkpoint_type={"type": "str", "choices": CHECKPOINT_TYPES},
     automatic_checkpoints={"type": "bool"},
 )
+# the cmdlets of plugins/modules/checkpoint_type.ps1 whose behaviour this models (tests/sanity/test_cmdlet_calls.py)
+CMDLETS = ("Hyper-V\\Get-VM", "Hyper-V\\Set-VM")
 
 
 def canonical_type(value):

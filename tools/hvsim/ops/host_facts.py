@@ -54,6 +54,16 @@ SPEC = {  # mirrors the $spec of plugins/modules/host_facts.ps1
     },
     "supports_check_mode": True,
 }
+# the cmdlets of plugins/modules/host_facts.ps1 whose behaviour this models (tests/sanity/test_cmdlet_calls.py)
+CMDLETS = (
+    "Microsoft.PowerShell.Management\\Test-Path", "Microsoft.PowerShell.Management\\Get-Service",
+    "FailoverClusters\\Get-Cluster", "FailoverClusters\\Get-ClusterNode", "FailoverClusters\\Get-ClusterGroup",
+    "FailoverClusters\\Get-ClusterResource", "FailoverClusters\\Get-ClusterParameter",
+    "FailoverClusters\\Get-ClusterSharedVolume",
+    "Hyper-V\\Get-VM", "Hyper-V\\Get-VMScsiController", "Hyper-V\\Get-VMHardDiskDrive",
+    "Hyper-V\\Get-VMIntegrationService", "Hyper-V\\Get-VMSnapshot",
+    "Microsoft.PowerShell.Management\\Get-Item", "Microsoft.PowerShell.Security\\Get-Acl",
+)
 
 # Read besides Get-ClusterGroup and Get-ClusterResource when the cluster subset is asked.
 CLUSTER_CMDLETS = ("Get-Cluster", "Get-ClusterNode", "Get-ClusterParameter", "Get-ClusterSharedVolume")

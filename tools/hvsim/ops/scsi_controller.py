@@ -48,6 +48,9 @@ SPEC = operations_spec(
 )
 SPEC["options"]["shutdown_timeout"] = {"type": "int", "default": 300}
 SPEC["options"]["shutdown_grace"] = {"type": "int", "default": 300}
+# the cmdlets of plugins/modules/scsi_controller.ps1 whose behaviour this models (tests/sanity/test_cmdlet_calls.py)
+CMDLETS = ("Hyper-V\\Get-VM", "Hyper-V\\Get-VMScsiController", "Hyper-V\\Stop-VM", "Hyper-V\\Add-VMScsiController",
+           "Hyper-V\\Start-VM")
 
 
 def _add_controller(vm):
