@@ -56,7 +56,7 @@ SPEC = {  # mirrors the $spec of plugins/modules/host_facts.ps1
 }
 # the cmdlets of plugins/modules/host_facts.ps1 whose behaviour this models (tests/sanity/test_cmdlet_calls.py)
 CMDLETS = (
-    "Microsoft.PowerShell.Management\\Test-Path", "Microsoft.PowerShell.Management\\Get-Service",
+    "Microsoft.PowerShell.Management\\Get-Service",
     "FailoverClusters\\Get-Cluster", "FailoverClusters\\Get-ClusterNode", "FailoverClusters\\Get-ClusterGroup",
     "FailoverClusters\\Get-ClusterResource", "FailoverClusters\\Get-ClusterParameter",
     "FailoverClusters\\Get-ClusterSharedVolume",
