@@ -239,8 +239,13 @@ foreach ($op in $module.Params.operations) {
                 $item.restarted = $true
             }
             catch {
+                $notStarted = "'$name' was shut down but did not start again: $($_.Exception.Message); it is left Off"
+                if ($item.status -eq 'failed' -and $item.error) {
+                    # Keep what failed first (adding the controller), then say the VM is left Off.
+                    $notStarted = "$($item.error); then $notStarted"
+                }
                 $item.status = 'failed'
-                $item.error = "'$name' was shut down but did not start again: $($_.Exception.Message); it is left Off"
+                $item.error = $notStarted
             }
         }
         if ($touched) {

@@ -162,6 +162,17 @@ def test_a_vm_that_does_not_start_again_is_reported_and_left_off(data):
     assert vm(data, SQL01)["state"] == "Off" and vm(data, SQL01)["scsi_controllers"] == 2
 
 
+def test_when_the_change_and_the_start_both_fail_both_are_reported(data):
+    faults(data, {"cmdlet": "Add-VMScsiController", "vm": "SQL01"},
+           {"cmdlet": "Start-VM", "message": "The virtual machine could not be started: not enough memory."})
+    item = restart(data)["vms"][0]
+    assert item["status"] == "failed" and item["restarted"] is False
+    assert item["error"] == ("adding a SCSI controller to 'SQL01' failed: Add-VMScsiController failed (hvsim fault "
+                             "injection); then 'SQL01' was shut down but did not start again: The virtual machine "
+                             "could not be started: not enough memory.; it is left Off")
+    assert vm(data, SQL01)["state"] == "Off" and vm(data, SQL01)["scsi_controllers"] == 1
+
+
 def test_a_change_that_does_not_take_fails_the_vm(data):
     faults(data, {"cmdlet": "Add-VMScsiController", "ignore": True})
     result = run(data, "HV02", [{"id": WEB01, "name": "WEB01", "count": 1}])

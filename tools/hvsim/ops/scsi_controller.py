@@ -195,8 +195,11 @@ def scsi_controller(ctx, params):
                     ctx.mark_changed()
                     item["restarted"] = True
                 except CmdletError as err:
-                    item.update(status="failed",
-                                error=f"'{name}' was shut down but did not start again: {err}; it is left Off")
+                    not_started = f"'{name}' was shut down but did not start again: {err}; it is left Off"
+                    if item["status"] == "failed" and item.get("error"):
+                        # As the .ps1: keep what failed first (adding the controller), then say the VM is left Off.
+                        not_started = f"{item['error']}; then {not_started}"
+                    item.update(status="failed", error=not_started)
             if touched:
                 _read_back(ctx, vm, item, op["count"])
     return result
