@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: backup_integration
 short_description: Enable the Backup (volume shadow copy) integration service of Hyper-V VMs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Enables the Backup (volume shadow copy) integration service of the selected VMs of a Hyper-V host
     (C(Enable-VMIntegrationService)), or disables it with O(state=disabled).

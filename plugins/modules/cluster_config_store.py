@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: cluster_config_store
 short_description: Set the ConfigStoreRootPath of a Hyper-V failover cluster, once
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets C(ConfigStoreRootPath), a parameter of the cluster resource of type C(Virtual Machine Cluster WMI),
     to a folder on a Cluster Shared Volume. Hyper-V keeps the VM groups (Hyper-V collections) there, which
