@@ -8,7 +8,7 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils import _cluster_conf
 from ansible_collections.hyperv.backup.plugins.plugin_utils._argspec import argument_spec_from_doc
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_action import (
     FACTS_MODULE,
-    host_message,
+    gather_facts,
     plain_message,
     validate_arguments,
 )
@@ -29,14 +29,11 @@ class ActionModule(ActionBase):
         except PlanError as err:
             raise AnsibleActionFail(plain_message(f"{NAME}: {err}")) from None
 
-        gathered = self._execute_module(module_name=FACTS_MODULE, module_args={"gather_subset": ["cluster"]},
-                                        task_vars=task_vars)
-        if gathered.get("failed"):
-            result.update(failed=True, changed=False, msg=f"{NAME}: reading the host failed: {host_message(gathered)}")
+        facts, warnings, failure = gather_facts(self, NAME, ["cluster"], task_vars)
+        if failure:
+            result.update(failed=True, changed=False, msg=failure)
             return result
-        warnings = list(gathered.get("warnings") or [])
-        facts = (gathered.get("ansible_facts") or {}).get("hyperv_backup")
-        if not isinstance(facts, dict) or "cluster" not in facts:
+        if facts is None or "cluster" not in facts:
             raise AnsibleActionFail(f"{NAME}: {FACTS_MODULE} returned no cluster facts")
         try:
             the_plan = planner.plan(facts, args)

@@ -188,10 +188,10 @@ if (-not $exists) {
         }
     }
     catch {
-        $message = $_.Exception.Message
+        $errorRecord = $_
         $left = Remove-CreatedFolder -Folders $created
         $module.Result.folder_created = $left.Count -gt 0
-        $module.FailJson("cluster_config_store: creating the folder '$path' on $node failed: $message; nothing was set", $_)
+        $module.FailJson("cluster_config_store: creating the folder '$path' on $node failed: $($errorRecord.Exception.Message); nothing was set", $errorRecord)
     }
     $module.Result.folder_created = $true
     $module.Result.changed = $true
@@ -204,7 +204,9 @@ try {
     FailoverClusters\Set-ClusterParameter -InputObject $resource -Name ConfigStoreRootPath -Value $path -ErrorAction Stop -WarningVariable setWarnings -WarningAction SilentlyContinue
 }
 catch {
-    $message = $_.Exception.Message
+    # Kept: the read below has its own catch.
+    $errorRecord = $_
+    $message = $errorRecord.Exception.Message
     $now = $null
     try {
         $now = Read-ConfigStoreRootPath -Resource $resource
@@ -235,7 +237,7 @@ catch {
     elseif ($left.Count -gt 0) {
         $removal = "; the folders this run created could not all be removed: $($left -join ', ')"
     }
-    $module.FailJson("cluster_config_store: setting ConfigStoreRootPath of '$($resource.Name)' to '$path' on $node failed: $message$removal", $_)
+    $module.FailJson("cluster_config_store: setting ConfigStoreRootPath of '$($resource.Name)' to '$path' on $node failed: $message$removal", $errorRecord)
 }
 $module.Result.changed = $true
 $module.Result.status = 'changed'

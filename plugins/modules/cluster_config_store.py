@@ -110,31 +110,33 @@ changed:
   type: bool
 status:
   description:
-    - V(changed) (set, or would be set in check mode), V(ok) (already this folder) or V(conflict) (already
-      another folder, left as it is, see O(on_conflict)).
-  returned: success
+    - V(changed) (set, or would be set in check mode), V(ok) (already this folder), V(conflict) (already
+      another folder, left as it is, see O(on_conflict)) or V(failed) (setting it failed on the node, see RV(msg)).
+  returned: when the value was read and the path judged
   type: str
   sample: changed
 before:
-  description: The value before the task, as C(Get-ClusterParameter) reads it (V('') when unset).
-  returned: always
+  description:
+    - The value before the task, as C(Get-ClusterParameter) reads it (V('') when unset). When the node read it
+      again before setting it and found it set meanwhile (by another node), that value.
+  returned: when the value was read and the path judged
   type: dict
   sample: {ConfigStoreRootPath: ''}
 after:
   description:
     - The value after the task, as the node read it back after C(Set-ClusterParameter) (in check mode, what
       it would be). A value that did not take although the cmdlet returned without an error fails the task.
-  returned: always
+  returned: when the value was read and the path judged
   type: dict
   sample: {ConfigStoreRootPath: 'C:\ClusterStorage\Volume1\Hyper-V\ConfigStore'}
 path:
   description: O(path) as it is set, separators normalized.
-  returned: always
+  returned: when the value was read and the path judged
   type: str
   sample: C:\ClusterStorage\Volume1\Hyper-V\ConfigStore
 shared_volume:
   description: The Cluster Shared Volume that holds O(path), as M(hyperv.backup.host_facts) reports it.
-  returned: always
+  returned: when the value was read and the path judged
   type: dict
   sample: {Name: Cluster Disk 1, Path: 'C:\ClusterStorage\Volume1', OwnerNode: HV01, State: Online}
 folder_created:
