@@ -222,6 +222,10 @@ catch {
             $module.Result.status = 'ok'
         }
         else {
+            # Another folder won: the folders this run created for its own are not needed.
+            $left = Remove-CreatedFolder -Folders $created
+            $module.Result.folder_created = $left.Count -gt 0
+            $module.Result.changed = $left.Count -gt 0
             $module.Result.status = 'conflict'
             $module.Result.msg = "ConfigStoreRootPath was set to '$now' meanwhile (read on $node after Set-ClusterParameter failed: $message); Windows does not allow changing it once set, so '$path' was not set"
         }

@@ -28,8 +28,8 @@ options:
   path:
     description:
       - The folder, an absolute path on a Cluster Shared Volume of the node's cluster, such as
-        C(C:\\ClusterStorage\\Volume1\\Hyper-V\\ConfigStore). The CSV's own folder
-        (C(C:\\ClusterStorage\\Volume1)) is allowed too.
+        C(C:\ClusterStorage\Volume1\Hyper-V\ConfigStore). The CSV's own folder
+        (C(C:\ClusterStorage\Volume1)) is allowed too.
       - Choose it with care, it cannot be changed later. Put it on a CSV that will not be retired or renamed.
       - Forward slashes and a trailing separator are accepted and normalized. A path that is not absolute, not
         on a CSV of the cluster, on a CSV that is not Online, or that has control characters, C(.) or C(..)

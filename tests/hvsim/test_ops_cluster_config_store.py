@@ -126,6 +126,26 @@ def test_a_folder_that_cannot_be_created_sets_nothing(data):
     assert data["folders"] == before["folders"] and value(data) == ""
 
 
+@pytest.mark.parametrize("winner, status", [(STORE, "ok"), ("C:\\ClusterStorage\\Volume1", "conflict")])
+def test_a_value_set_meanwhile_by_another_node_is_read_again_after_the_refusal(data, monkeypatch, winner, status):
+    def another_node_won(model, node, value):
+        model["cluster"]["parameters"]["ConfigStoreRootPath"] = winner
+        raise world.WorldError(world.REQUEST_NOT_SUPPORTED)
+
+    monkeypatch.setattr(world, "set_config_store_root_path", another_node_won)
+    folders = copy.deepcopy(data["folders"])
+    result = run(data)
+    assert "failed" not in result and result["status"] == status
+    assert result["before"] == result["after"] == {"ConfigStoreRootPath": winner}
+    if status == "conflict":
+        assert "was set to 'C:\\ClusterStorage\\Volume1' meanwhile" in result["msg"]
+        assert "The request is not supported." in result["msg"]
+        # the folders created for the losing value are removed again
+        assert data["folders"] == folders and result["folder_created"] is False and result["changed"] is False
+    else:
+        assert STORE in data["folders"]
+
+
 def test_a_value_that_did_not_take_fails_on_the_read_back(data):
     data["faults"]["cmdlets"] = [{"cmdlet": "Set-ClusterParameter", "ignore": True}]
     result = run(data)

@@ -170,7 +170,8 @@ def cluster_config_store(ctx, params):
             if _key(now) == _key(path):
                 result["status"] = "ok"
             else:
-                result.update(status="conflict",
+                left = _remove_created(ctx, created)
+                result.update(folder_created=bool(left), changed=bool(left), status="conflict",
                               msg=f"ConfigStoreRootPath was set to '{now}' meanwhile (read on {node_name} after "
                                   f"Set-ClusterParameter failed: {message}); Windows does not allow changing it once "
                                   f"set, so '{path}' was not set")
