@@ -69,6 +69,19 @@ def argument_spec(documentation):
     return spec
 
 
+def gather_facts(action, name, gather_subset, task_vars):
+    """One round trip to ``host_facts`` for the action plugin ``name``. Returns ``(facts, warnings, failure)``:
+    ``ansible_facts.hyperv_backup`` (None when the module returned none), the read's warnings (a VM read in part
+    or left out, a stopped cluster service: the user sees them with the task), and the task's ``msg`` when the
+    read failed as a whole (else None)."""
+    gathered = action._execute_module(module_name=FACTS_MODULE, module_args={"gather_subset": list(gather_subset)},
+                                      task_vars=task_vars)
+    if gathered.get("failed"):
+        return None, [], f"{name}: reading the host failed: {host_message(gathered)}"
+    facts = (gathered.get("ansible_facts") or {}).get("hyperv_backup")
+    return (facts if isinstance(facts, dict) else None), list(gathered.get("warnings") or []), None
+
+
 class VmAction(ActionBase):
     """Base of the action plugins that change settings of a node's VMs."""
 
@@ -89,15 +102,11 @@ class VmAction(ActionBase):
         except PlanError as err:
             raise AnsibleActionFail(plain_message(f"{self.NAME}: {err}")) from None
 
-        gathered = self._execute_module(module_name=FACTS_MODULE, module_args={"gather_subset": list(GATHER_SUBSET)},
-                                        task_vars=task_vars)
-        if gathered.get("failed"):
-            result.update(failed=True, changed=False, msg=f"{self.NAME}: reading the host failed: {host_message(gathered)}")
+        facts, warnings, failure = gather_facts(self, self.NAME, GATHER_SUBSET, task_vars)
+        if failure:
+            result.update(failed=True, changed=False, msg=failure)
             return result
-        # A VM read in part or left out is a warning of the read; the user sees it with the task.
-        warnings = list(gathered.get("warnings") or [])
-        facts = (gathered.get("ansible_facts") or {}).get("hyperv_backup")
-        if not isinstance(facts, dict) or not isinstance(facts.get("vms"), list):
+        if facts is None or not isinstance(facts.get("vms"), list):
             raise AnsibleActionFail(f"{self.NAME}: {FACTS_MODULE} returned no VM facts")
 
         try:

@@ -16,6 +16,8 @@ import threading
 
 import yaml
 
+from hvsim.world import DISPLAY_LANGUAGES
+
 FAULT_KNOBS = ("latency_ms", "fail_nth", "drop_nth")
 # Structured faults, read by the operations from the model data (docs/hvsim.md, "Fault injection").
 FAULT_SECTIONS = ("cmdlets", "vanishing_vms")
@@ -105,6 +107,7 @@ def validate(data, source="model"):
         if vanishing is not None and (not isinstance(vanishing, list)
                                       or not all(isinstance(v, str) and v for v in vanishing)):
             raise ModelError(f"{source}: faults.vanishing_vms must be a list of VM names or IDs, got {vanishing!r}")
+    _validate_integration_services(data, source)
     return data
 
 
@@ -134,6 +137,23 @@ def _validate_cmdlet_faults(entries, source):
                              f"not {entry['cmdlet']}")
         if entry.get("ignore") and "property" in entry:
             raise ModelError(f"{where}: 'ignore' and 'property' do not go together")
+
+
+# Integration services (backup_integration): the display language of each node, which localizes the services'
+# names (hvsim.world.DISPLAY_LANGUAGES), and each VM's backup integration service (null: the VM has none).
+
+
+def _validate_integration_services(data, source):
+    for index, node in enumerate(data["nodes"]):
+        language = node.get("display_language")
+        if language is not None and language not in DISPLAY_LANGUAGES:
+            raise ModelError(f"{source}: nodes[{index}].display_language must be one of "
+                             f"{', '.join(DISPLAY_LANGUAGES)}, got {language!r}")
+    for vm in data.get("vms") or []:
+        backup = vm.get("backup_integration", {})
+        if backup is not None and not isinstance(backup, dict):
+            raise ModelError(f"{source}: VM '{vm['name']}': backup_integration must be a mapping "
+                             f"({{enabled, status}}) or null (the VM has no such service), got {backup!r}")
 
 
 # libyaml's C loader and dumper when PyYAML has them: a 3,000-VM model loads and saves ten times faster.

@@ -547,3 +547,184 @@ def _braced(guid):
     if not text.startswith("{"):
         text = "{" + text + "}"
     return text.lower()
+
+
+# -- the cluster's configuration store (cluster_config_store) -------------------------------------------------
+# ConfigStoreRootPath is a private parameter of the cluster resource of type 'Virtual Machine Cluster WMI'
+# (``cluster.parameters``; ``parameters: null``: the cluster has no such resource). Windows refuses to change
+# it once it has a value: "The request is not supported" (Microsoft KB 4488568, "Can't change the
+# ConfigStoreRootPath value of a Hyper-V cluster", https://learn.microsoft.com/troubleshoot/windows-server/
+# virtualization/cannot-change-configstorerootpath-value-hyperv-cluster). Microsoft does not document whether
+# Set-ClusterParameter checks that the folder exists; a value naming a missing folder breaks live migration
+# (Hyper-V-High-Availability event 21502, "Failed to verify collection registry ... (0x80070002)", reported in
+# the field) and can then never be corrected, so hvsim takes the strictest case: the folder must exist.
+CONFIG_STORE_RESOURCE = "Virtual Machine Cluster WMI"
+REQUEST_NOT_SUPPORTED = "The request is not supported."
+PATH_NOT_FOUND = "The system cannot find the path specified."
+
+
+def has_config_store_resource(data):
+    """Whether the cluster has a resource of type 'Virtual Machine Cluster WMI'."""
+    cluster = data.get("cluster") or {}
+    return bool(cluster) and not ("parameters" in cluster and cluster["parameters"] is None)
+
+
+def config_store_root_path(data):
+    """``Get-ClusterParameter ConfigStoreRootPath`` of that resource: ``''`` when unset."""
+    value = ((data.get("cluster") or {}).get("parameters") or {}).get("ConfigStoreRootPath")
+    return "" if value is None else str(value)
+
+
+def set_config_store_root_path(data, node, value):
+    """``Set-ClusterParameter -Name ConfigStoreRootPath``: refused once set, and for a folder that does not
+    exist (see above); raises :class:`WorldError` with the host's message."""
+    if config_store_root_path(data):
+        raise WorldError(REQUEST_NOT_SUPPORTED)
+    if not folder_exists(data, node, value):
+        raise WorldError(PATH_NOT_FOUND)
+    cluster = data["cluster"]
+    parameters = cluster.get("parameters") or {}
+    parameters["ConfigStoreRootPath"] = str(value)
+    cluster["parameters"] = parameters
+
+
+# -- folders that modules create ------------------------------------------------------------------------------
+# A CSV's own folder (C:\ClusterStorage\VolumeN) exists on every node while the volume is Online, listed under
+# ``folders`` or not: it is the volume's mount point. A created folder inherits the access rules of its parent
+# that apply to subfolders (ContainerInherit), as inherited rules; without a listed parent it gets SYSTEM and
+# Administrators Full Control, inherited (what a folder on a freshly formatted volume shows).
+_DEFAULT_FOLDER_ACCESS = (
+    {"sid": "S-1-5-18", "rights": "FullControl", "type": "Allow", "inheritance": "ContainerInherit, ObjectInherit",
+     "propagation": "None", "inherited": True},
+    {"sid": "S-1-5-32-544", "rights": "FullControl", "type": "Allow",
+     "inheritance": "ContainerInherit, ObjectInherit", "propagation": "None", "inherited": True},
+)
+
+
+def _csv_root(data, path):
+    """The Online shared volume whose own folder ``path`` is, or None."""
+    for volume in (data.get("cluster") or {}).get("shared_volumes") or []:
+        if paths_equal(volume["path"], path) and str(volume.get("state", "Online")).lower() == "online":
+            return volume
+    return None
+
+
+def folder_exists(data, node, path):
+    """Whether ``Get-Item -LiteralPath <path>`` finds a folder on ``node`` (a listed folder it sees, or the
+    folder of an Online CSV)."""
+    return find_folder(data, node, path) is not None or _csv_root(data, path) is not None
+
+
+def parent_path(path):
+    """``[System.IO.Path]::GetDirectoryName``: the folder holding ``path``, or None for a drive's root."""
+    text = normalize_path(path)
+    head, sep, _ = text.rpartition("\\")
+    if not sep or len(text) <= 3:
+        return None
+    return head + "\\" if head.endswith(":") else head
+
+
+def add_folder(data, path):
+    """``New-Item -ItemType Directory`` for one folder whose parent exists: list it under ``folders``."""
+    parent = parent_path(path)
+    parent_spec = None
+    for folder_path, spec in (data.get("folders") or {}).items():
+        if parent is not None and paths_equal(folder_path, parent):
+            parent_spec = spec or {}
+    if parent_spec is None:
+        access = [dict(ace) for ace in _DEFAULT_FOLDER_ACCESS]
+        owner = "S-1-5-32-544"
+    else:
+        owner = parent_spec.get("owner", "S-1-5-32-544")
+        access = [dict(ace, inherited=True, propagation="None") for ace in parent_spec.get("access") or []
+                  if "containerinherit" in str(ace.get("inheritance", "")).replace(" ", "").lower()]
+    folders = data.setdefault("folders", {})
+    folders[normalize_path(path)] = {"nodes": "all", "owner": owner, "access": access}
+
+
+def remove_folder(data, path):
+    """``[System.IO.Directory]::Delete`` (not recursive): remove a listed folder that holds no listed folder;
+    raises :class:`WorldError` otherwise."""
+    folders = data.get("folders") or {}
+    key = next((p for p in folders if paths_equal(p, path)), None)
+    if key is None:
+        raise WorldError(f"Could not find a part of the path '{path}'.")
+    if any(not paths_equal(p, path) and is_under(p, path) for p in folders):
+        raise WorldError(f"The directory is not empty. : '{path}'")
+    del folders[key]
+
+
+# -- integration services (backup_integration) ----------------------------------------------------------------
+# Get-VMIntegrationService lists a VM's integration services; each one's Id is
+# "Microsoft:<VM ID>\<integration component GUID>" and its Name is localized (the display language of the
+# host), so modules find one by the GUID that ends its Id. The GUIDs are those of the integration components
+# in Hyper-V's WMI provider (Msvm_VssComponentSettingData.InstanceID "Microsoft:<VM ID>\5CED1297-...") that
+# HashiCorp's Vagrant and Packer Hyper-V drivers map the services to for the same reason
+# (https://github.com/hashicorp/vagrant/blob/e2dd23b06ca8c94f175e248d2ca28d2cc3055983/plugins/providers/hyperv/
+# driver.rb, INTEGRATION_SERVICES_MAP, citing a TechNet thread on Get-VMIntegrationService being language
+# dependent). The English names are those Microsoft's "Manage Hyper-V Integration Services" shows; the German
+# and Japanese ones stand for any localized host (``nodes[].display_language``): only their difference from
+# the English names matters here.
+# Enable- and Disable-VMIntegrationService change a Running VM (the guest's service starts or stops by itself,
+# "Manage Hyper-V Integration Services", https://learn.microsoft.com/windows-server/virtualization/hyper-v/
+# manage/manage-hyper-v-integration-services) or an Off one (a setting). Microsoft does not say what they do
+# for a Saved, Paused or otherwise transitional VM: hvsim takes the strictest case, they fail.
+VSS_INTEGRATION_COMPONENT = "5CED1297-4598-4915-A5FC-AD21BB4D02A4"
+INTEGRATION_COMPONENTS = (
+    ("6C09BB55-D683-4DA0-8931-C9BF705F6480", {"en-US": "Guest Service Interface", "de-DE": "Gastdienstschnittstelle",
+                                               "ja-JP": "ゲスト サービス インターフェイス"}),
+    ("84EAAE65-2F2E-45F5-9BB5-0E857DC8EB47", {"en-US": "Heartbeat", "de-DE": "Takt", "ja-JP": "ハートビート"}),
+    ("2A34B1C2-FD73-4043-8A5B-DD2159BC743F", {"en-US": "Key-Value Pair Exchange",
+                                               "de-DE": "Austausch von Schlüsselwertepaaren", "ja-JP": "キー値ペアの交換"}),
+    ("9F8233AC-BE49-4C79-8EE3-E7E1985B2077", {"en-US": "Shutdown", "de-DE": "Herunterfahren", "ja-JP": "シャットダウン"}),
+    ("2497F4DE-E9FA-4204-80E4-4B75C46419C0", {"en-US": "Time Synchronization", "de-DE": "Zeitsynchronisierung",
+                                               "ja-JP": "時刻の同期"}),
+    (VSS_INTEGRATION_COMPONENT, {"en-US": "VSS", "de-DE": "Sicherung (Volumeschattenkopie)",
+                                 "ja-JP": "バックアップ (ボリューム シャドウ コピー)"}),
+)
+DISPLAY_LANGUAGES = ("en-US", "de-DE", "ja-JP")
+INTEGRATION_SERVICE_STATES = ("off", "running")
+
+
+def display_language(node):
+    """The node's display language (``nodes[].display_language``, default ``en-US``)."""
+    return str(node.get("display_language") or "en-US")
+
+
+def integration_services(node, vm):
+    """What ``Get-VMIntegrationService -VM <vm>`` lists on ``node``: ``[{Name, Id, Enabled,
+    PrimaryStatusDescription}]``. ``backup_integration: null`` in the model: the VM has no VSS component."""
+    language = display_language(node)
+    services = []
+    for guid, names in INTEGRATION_COMPONENTS:
+        if guid == VSS_INTEGRATION_COMPONENT:
+            if "backup_integration" in vm and vm["backup_integration"] is None:
+                continue
+            backup = vm.get("backup_integration") or {}
+            enabled, status = bool(backup.get("enabled", True)), backup.get("status")
+        else:
+            enabled, status = guid != INTEGRATION_COMPONENTS[0][0], "OK"
+        services.append({"Name": names.get(language, names["en-US"]),
+                         "Id": f"Microsoft:{str(vm['id']).upper()}\\{guid}",
+                         "Enabled": enabled, "PrimaryStatusDescription": status})
+    return services
+
+
+def find_integration_service(services, guid):
+    """The service whose Id ends with ``\\<guid>`` (any case), as the .ps1 finds it; or None."""
+    suffix = "\\" + guid.upper()
+    return next((s for s in services if str(s["Id"]).upper().endswith(suffix)), None)
+
+
+def set_backup_integration(vm, enabled):
+    """``Enable-`` / ``Disable-VMIntegrationService`` of the VSS component; refused (strictest case, see above)
+    unless the VM is Off or Running: raises :class:`WorldError` with hvsim's wording."""
+    state = vm_state(vm)
+    if state.lower() not in INTEGRATION_SERVICE_STATES:
+        raise WorldError(f"The operation cannot be performed while the virtual machine '{vm['name']}' is in its "
+                         f"current state ({state}).")
+    backup = vm.get("backup_integration")
+    if not isinstance(backup, dict):
+        backup = {}
+        vm["backup_integration"] = backup
+    backup["enabled"] = bool(enabled)
