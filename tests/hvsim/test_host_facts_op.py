@@ -148,7 +148,8 @@ def test_defaults_through_the_argument_spec(data):
     facts = result["ansible_facts"]["hyperv_backup"]
     assert facts["gather_subset"] == SUBSETS
     assert set(facts) == {"schema", "gather_subset", "node", "cluster", "vms", "vss_access_control",
-                          "vss_writers_text"}
+                          "vss_writers_text", "events", "event_logs"}
+    assert facts["event_logs"]["logs"] == []  # what to read is the controller's to say (event_queries)
     assert data == before  # reading changes nothing
 
 
