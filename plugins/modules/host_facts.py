@@ -146,12 +146,6 @@ EXAMPLES = r"""
     acl_paths:
       - C:\ClusterStorage\Volume2\GuestCluster-SQL
 
-- name: Only the backup-related events of the last 2 days, at most 50 per log
-  hyperv.backup.host_facts:
-    gather_subset: [min, events]
-    events_days: 2
-    events_max: 50
-
 - name: VMs of this node whose checkpoint type is not Production or ProductionOnly
   ansible.builtin.debug:
     msg: >-
@@ -162,6 +156,16 @@ EXAMPLES = r"""
 - name: VMs of this node without a SCSI controller
   ansible.builtin.debug:
     msg: "{{ ansible_facts.hyperv_backup.vms | selectattr('ScsiControllers', '==', []) | map(attribute='Name') }}"
+
+- name: Only the backup-related events of the last 2 days, at most 50 per log
+  hyperv.backup.host_facts:
+    gather_subset: [min, events]
+    events_days: 2
+    events_max: 50
+
+- name: The VMs for which VMMS logged event 10103 (no SCSI controller for the backup's recovery disk)
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.hyperv_backup.events | selectattr('Id', '==', 10103) | map(attribute='VMId') | unique }}"
 """
 
 RETURN = r"""
