@@ -116,6 +116,21 @@ EVENT_KEYS = {"log": (str,), "id": (int,), "time": (str, datetime.datetime), "pr
               "message": (str,), "vm_id": (str,), "unreadable": (str,)}
 
 
+def _mappings(entries, where, known):
+    """``(label, entry)`` for each entry of a list of mappings whose keys are all in ``known``; raises
+    :class:`ModelError` naming the first that is not."""
+    if not isinstance(entries, list):
+        raise ModelError(f"{where} must be a list of mappings, got {entries!r}")
+    for index, entry in enumerate(entries):
+        at = f"{where}[{index}]"
+        if not isinstance(entry, dict):
+            raise ModelError(f"{at} must be a mapping, got {entry!r}")
+        unknown = next((key for key in entry if key not in known), None)
+        if unknown is not None:
+            raise ModelError(f"{at}: unknown key '{unknown}' (known: {', '.join(known)})")
+        yield at, entry
+
+
 def _validate_time(value, where, optional=False):
     """An ISO 8601 time with a zone (``2026-11-20T06:00:00Z``), as text or as YAML reads it (a datetime)."""
     if value is None and optional:
@@ -141,16 +156,9 @@ def _validate_node_events(node, where):
     events = node.get("events")
     if events is None:
         return
-    if not isinstance(events, list):
-        raise ModelError(f"{where}: events must be a list of mappings, got {events!r}")
-    for index, event in enumerate(events):
-        at = f"{where}: events[{index}]"
-        if not isinstance(event, dict):
-            raise ModelError(f"{at} must be a mapping, got {event!r}")
+    for at, event in _mappings(events, f"{where}: events", EVENT_KEYS):
         for key, value in event.items():
-            kinds = EVENT_KEYS.get(key)
-            if kinds is None:
-                raise ModelError(f"{at}: unknown key '{key}' (known: {', '.join(EVENT_KEYS)})")
+            kinds = EVENT_KEYS[key]
             if key == "time":
                 _validate_time(value, f"{at}.time")
             elif value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
@@ -165,16 +173,9 @@ def _validate_cmdlet_faults(entries, source):
     property?}``."""
     if entries is None:
         return
-    if not isinstance(entries, list):
-        raise ModelError(f"{source}: faults.cmdlets must be a list of mappings, got {entries!r}")
-    for index, entry in enumerate(entries):
-        where = f"{source}: faults.cmdlets[{index}]"
-        if not isinstance(entry, dict):
-            raise ModelError(f"{where} must be a mapping, got {entry!r}")
+    for where, entry in _mappings(entries, f"{source}: faults.cmdlets", CMDLET_FAULT_KEYS):
         for key, value in entry.items():
-            kind = CMDLET_FAULT_KEYS.get(key)
-            if kind is None:
-                raise ModelError(f"{where}: unknown key '{key}' (known: {', '.join(CMDLET_FAULT_KEYS)})")
+            kind = CMDLET_FAULT_KEYS[key]
             if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ModelError(f"{where}.{key} must be an integer >= 0, got {value!r}")
             if kind is not int and not isinstance(value, kind):
