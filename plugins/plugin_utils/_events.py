@@ -285,31 +285,39 @@ def in_window(events_by_node, since):
             for node, events in events_by_node.items()}
 
 
-def concerned(finding, events_by_node, vm_ids=None):
-    """The events that concern a finding's object and the nodes whose events were read for it:
-    ``(events, read)``; ``read`` is False when no node concerned read its events. ``vm_ids`` narrows the
-    events of an object that is not a VM (a VHD Set folder) to those naming one of these VMs."""
+def index(events_by_node):
+    """The events of :func:`node_events` indexed for :func:`concerned`: by node (upper case), by VM ID, all."""
+    by_vm = {}
+    for events in events_by_node.values():
+        for event in events:
+            if event["VMId"]:
+                by_vm.setdefault(event["VMId"], []).append(event)
+    return {"nodes": {name.upper(): events for name, events in events_by_node.items()}, "by_vm": by_vm,
+            "all": [event for events in events_by_node.values() for event in events]}
+
+
+def concerned(finding, events, vm_ids=None):
+    """The events that concern a finding's object, from :func:`index`, and whether a node concerned read its
+    events: ``(events, read)``. ``vm_ids`` narrows the events of an object that is not a VM (a VHD Set
+    folder) to those naming one of these VMs."""
     obj = finding["object"]
     kind = obj["kind"]
     if vm_ids is None and kind == "vm" and obj.get("id"):
         vm_ids = {str(obj["id"]).lower()}
     if vm_ids is not None:
-        wanted = {str(vm_id).lower() for vm_id in vm_ids}
-        pool = [e for events in events_by_node.values() for e in events if e["VMId"] in wanted]
-        return pool, bool(events_by_node)
+        pool = [event for vm_id in sorted({str(v).lower() for v in vm_ids}) for event in events["by_vm"].get(vm_id, [])]
+        return pool, bool(events["nodes"])
     if kind in ("node", "writer", "account"):
         node = str(finding.get("node") or obj.get("node") or obj["name"]).upper()
-        for name, events in events_by_node.items():
-            if name.upper() == node:
-                return events, True
-        return [], False
-    return [e for events in events_by_node.values() for e in events], bool(events_by_node)
+        return events["nodes"].get(node, []), node in events["nodes"]
+    return events["all"], bool(events["nodes"])
 
 
-def evidence(finding, events_by_node, vm_ids=None):
-    """The finding's evidence (see the module docstring), or None when its events were not read or it leads
-    to no error an event shows; also the events used, so that what explains nothing can be told apart."""
-    pool, read = concerned(finding, events_by_node, vm_ids)
+def evidence(finding, events, vm_ids=None):
+    """The finding's evidence (see the module docstring) from the :func:`index` of the events read, or None
+    when its events were not read or it leads to no error an event shows; also the events used, so that what
+    explains nothing can be told apart."""
+    pool, read = concerned(finding, events, vm_ids)
     if not read or not finding.get("errors"):
         return None, []
     used = [e for e in pool if matches(e, finding["errors"])]

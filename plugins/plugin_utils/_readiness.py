@@ -159,13 +159,18 @@ class _Findings:
 
     def __init__(self):
         self.findings = []
-        self.checked = {}
+        self._checked = {}  # check -> {name: None}, in the order met
         self.scopes = {}  # id(finding) -> the VM IDs whose events concern it (an object that is not a VM)
 
     def check(self, check, name):
-        names = self.checked.setdefault(check, [])
-        if name not in names:
-            names.append(name)
+        self._checked.setdefault(check, {})[name] = None
+
+    def evaluated(self, check, name):
+        return name in self._checked.get(check, {})
+
+    @property
+    def checked(self):
+        return {check: list(names) for check, names in self._checked.items()}
 
     def add(self, check, code, severity, obj, message, impact, errors=(), fix=None, scope=None):
         self.check(check, obj["name"])
@@ -653,8 +658,9 @@ def _attach_evidence(out, view, policy, now):
     if policy["events_max_age_hours"] is not None:
         events = _events.in_window(events, now - timedelta(hours=policy["events_max_age_hours"]))
     explained = set()
+    indexed = _events.index(events)
     for finding in out.findings:
-        finding["evidence"], used = _events.evidence(finding, events, out.scopes.get(id(finding)))
+        finding["evidence"], used = _events.evidence(finding, indexed, out.scopes.get(id(finding)))
         explained.update(id(event) for event in used)
         if finding["check"] == "guest_cluster" and finding["evidence"] and finding["evidence"]["seen"]:
             finding["severity"] = "error"
@@ -684,7 +690,7 @@ def _unexplained(out, view, events_by_node, explained):
         count = len(members)
         message = f"{label} ({about['title']}) logged {count} time{'s' if count != 1 else ''} and no check explains it"
         check = about.get("check")
-        if check and (check, str(obj.get("id") or obj["name"]).lower()) not in failing and obj["name"] in out.checked.get(check, []):
+        if check and (check, str(obj.get("id") or obj["name"]).lower()) not in failing and out.evaluated(check, obj["name"]):
             message += f": the {check} check passes now for it (fixed since, or another cause)"
         elif vm is None and first["VMId"]:
             message += ": the VM it names is not in this view (removed, or on a node that sent no facts)"
