@@ -648,10 +648,11 @@ if ($gatherSubset -contains 'vss_writers') {
 # PowerShell's GetEventCommand writes them so). Anything else that stops the call fails that log only
 # ('failed', with a warning): the other logs are still read.
 #
-# The VM an event names: Hyper-V's VMMS and Worker events carry the VM name and ID as their first
-# properties ("'SQL01' cannot be hot backed up ... (Virtual machine ID D9E0EB0A-...)"). Messages are
-# localized and names need not be unique, so the ID is reported: the first property that is a GUID, else
-# the first GUID in the message.
+# The VM an event names: Hyper-V's VMMS and Worker events carry the VM name and ID ("'SQL01' cannot be hot
+# backed up ... (Virtual machine ID D9E0EB0A-...)"). Messages are localized and names need not be unique (a
+# name may even look like a GUID), so the ID is reported, from the first of: the event data field named
+# VmId; a property of type Guid; the last GUID of the message (Hyper-V's messages end with the VM ID, after
+# the name).
 
 $eventMessageLimit = 2000
 $guidPattern = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}'
@@ -659,18 +660,31 @@ $guidPattern = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9
 function Get-EventVMId {
     <#
     .SYNOPSIS
-    The lower-case ID of the VM an event names: the first of its properties that is a GUID, else the first
-    GUID in its message; $null when it names none.
+    The lower-case ID of the VM an event names ($Xml: the event's XML; $Values: its property values), or
+    $null when it names none.
     #>
-    param ([Object[]]$Values, [String]$Message)
+    param ([String]$Xml, [Object[]]$Values, [String]$Message)
     $guid = [Guid]::Empty
-    foreach ($value in $Values) {
-        if ($null -ne $value -and [Guid]::TryParse([String]$value, [ref]$guid)) {
-            return $guid.ToString()
+    try {
+        $document = [xml]$Xml
+        foreach ($data in @($document.GetElementsByTagName('Data'))) {
+            if ($data.GetAttribute('Name') -eq 'VmId' -and [Guid]::TryParse($data.InnerText, [ref]$guid)) {
+                return $guid.ToString()
+            }
         }
     }
-    if ($Message -match $guidPattern) {
-        return $Matches[0].ToLowerInvariant()
+    catch {
+        # An event whose XML cannot be read: its properties and message still may name the VM.
+        $null = $_
+    }
+    foreach ($value in $Values) {
+        if ($value -is [Guid]) {
+            return $value.ToString()
+        }
+    }
+    $found = [regex]::Matches($Message, $guidPattern)
+    if ($found.Count -gt 0) {
+        return $found[$found.Count - 1].Value.ToLowerInvariant()
     }
     $null
 }
@@ -737,7 +751,7 @@ if ($gatherSubset -contains 'events') {
                 $vmId = $null
                 if ($query.names_vm) {
                     $values = @(foreach ($property in $eventRecord.Properties) { $property.Value })
-                    $vmId = Get-EventVMId -Values $values -Message $message
+                    $vmId = Get-EventVMId -Xml $eventRecord.ToXml() -Values $values -Message $message
                 }
                 $level = $null
                 if ($null -ne $eventRecord.Level) {
@@ -761,7 +775,7 @@ if ($gatherSubset -contains 'events') {
         if ($problems.Count -gt 0) {
             $log.status = if ($log.count -gt 0) { 'partial' } else { 'failed' }
             $log.error = $problems[0]
-            $module.Warn("host_facts: $($problems.Count) event(s) of the log '$($query.log_name)' on $node could not be read, so they are left out: $($problems[0])")
+            $module.Warn("host_facts: $($problems.Count) error(s) reading the event log '$($query.log_name)' on ${node}; an event that could not be read is left out: $($problems[0])")
         }
     }
     $facts['events'] = $events

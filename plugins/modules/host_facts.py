@@ -107,8 +107,8 @@ notes:
     C(status) C(failed); the other logs are still read. An event that cannot be read is left out, with a
     warning, and its log's C(status) is C(partial).
   - Messages of events are in the host's language. The VM an event is about is given by its ID (C(VMId)),
-    read from the event's properties (Hyper-V's events carry the VM name and ID), else from a GUID in the
-    message; the VM name is not parsed from the localized text.
+    from the event data field C(VmId), else a property of type Guid, else the last GUID of the message
+    (Hyper-V's messages end with the VM ID); the VM name is not parsed from the localized text.
 seealso:
   - plugin: hyperv.backup.cluster_view
     plugin_type: filter

@@ -37,10 +37,10 @@ guest, SQL Server for one, failed) and 0x80070005 (access denied). A finding nam
 The VM an event names
 ---------------------
 Hyper-V's events name the VM by name and by ID ("'SQL01' cannot be hot backed up ... (Virtual machine ID
-D9E0EB0A-...)"). Messages are localized and names are neither unique nor safe to parse, so the host
-reports the VM ID (``VMId``): the first event property that is a GUID (the VMMS and Worker events carry
-the VM name and ID as their first properties), else a GUID in the message. Evidence is matched to a VM by
-that ID, never by name. The VSS events name no VM.
+D9E0EB0A-...)"). Messages are localized and names are neither unique nor safe to parse (a name may even
+look like a GUID), so the host reports the VM ID (``VMId``): the event data field named ``VmId``, else a
+property of type Guid, else the last GUID of the message (Hyper-V's messages end with the ID, after the
+name). Evidence is matched to a VM by that ID, never by name. The VSS events name no VM.
 
 Evidence (:func:`evidence`)
 ---------------------------

@@ -35,7 +35,7 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils._checkpoint_policy i
     version_too_old,
 )
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import volume_finder
-from ansible_collections.hyperv.backup.plugins.plugin_utils._csv_placement import home_volume
+from ansible_collections.hyperv.backup.plugins.plugin_utils._csv_placement import _role_index, home_volume
 from ansible_collections.hyperv.backup.plugins.plugin_utils._folder_access import AclError, judge
 from ansible_collections.hyperv.backup.plugins.plugin_utils._report import evidence_text
 from ansible_collections.hyperv.backup.plugins.plugin_utils._sid import vm_sid
@@ -337,23 +337,18 @@ def _recovery_checkpoints(out, vm, policy, now):
             _fix(f"on {vm.get('Node')}: {command}", command=command))
 
 
-def _role_of(view, vm):
-    roles = ((view.get("cluster") or {}).get("VMRoles")) or []
-    vm_id = str(vm.get("Id") or "").lower()
-    for role in roles:
-        if role.get("VMId") and str(role["VMId"]).lower() == vm_id:
-            return role
-    for role in roles:
-        if not role.get("VMId") and str(role.get("Name", "")).upper() == str(vm.get("Name", "")).upper():
-            return role
-    return {}
+def _role_of(roles, vm):
+    """The VM's cluster role from ``_role_index`` of the cluster: by VM ID, else by name (roles whose VM ID
+    was not read)."""
+    by_id, by_name = roles
+    return by_id.get(str(vm.get("Id") or "").lower()) or by_name.get(str(vm.get("Name") or "").upper()) or {}
 
 
 def _pick(vm, role, key):
     return vm[key] if vm.get(key) is not None else role.get(key)
 
 
-def _placement(out, view, vm, find, owners):
+def _placement(out, roles, vm, find, owners):
     """The VM runs on its CSV's owner, and no failback pulls it away from there."""
     if vm.get("IsClustered") is False or vm.get("HardDisks") is None:
         return
@@ -371,7 +366,7 @@ def _placement(out, view, vm, find, owners):
                 "with providers and backup products that need a job's VMs on the owner",
                 fix=_fix(f"hyperv.backup.csv_placement (or live-migrate it to {owner}: {command})",
                          "hyperv.backup.csv_placement", "hyperv.backup.csv_affinity", command))
-    role = _role_of(view, vm)
+    role = _role_of(roles, vm)
     failback = _pick(vm, role, "AutoFailbackType")
     if failback is None:
         return
@@ -388,7 +383,7 @@ def _placement(out, view, vm, find, owners):
                          f"(Set-ClusterOwnerNode -Group {ps_quote(name)} -Owners {ps_quote(owner)})", command=command))
 
 
-def _vm_checks(out, view, vm, policy, now, find, owners):
+def _vm_checks(out, view, vm, policy, now, find, owners, roles):
     _vm_facts(out, vm)
     _vm_state(out, vm)
     _checkpoint_type(out, vm, policy)
@@ -398,7 +393,7 @@ def _vm_checks(out, view, vm, policy, now, find, owners):
     _vm_version(out, vm, policy)
     _recovery_checkpoints(out, vm, policy, now)
     if policy["vm_on_csv_owner"] and view.get("cluster"):
-        _placement(out, view, vm, find, owners)
+        _placement(out, roles, vm, find, owners)
 
 
 # --- the VHD Set folders ------------------------------------------------------------------------------
@@ -721,8 +716,9 @@ def evaluate(view, policy=None, now=None):
     volumes = (cluster or {}).get("SharedVolumes") or []
     find = volume_finder(volumes)
     owners = {v["Name"]: v.get("OwnerNode") for v in volumes if v.get("State", "Online") == "Online"}
+    roles = _role_index(cluster or {})
     for vm in view["vms"]:
-        _vm_checks(out, view, vm, policy, now, find, owners)
+        _vm_checks(out, view, vm, policy, now, find, owners, roles)
     _vhd_set_folders(out, view)
     if cluster:
         _config_store(out, view)

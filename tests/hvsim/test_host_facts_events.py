@@ -83,6 +83,12 @@ def test_the_vm_id_comes_from_the_property_then_the_message_and_only_for_hyper_v
     assert by_time["2026-11-19T02:00:33Z"]["VMId"] is None          # a VSS event names no VM, whatever GUID it holds
 
 
+def test_a_vm_named_like_a_guid_is_not_taken_for_its_id(data):
+    data["nodes"][0]["events"][1]["message"] = f"'{OTHER_ID}' ... (Virtual machine ID {VM_ID.upper()})"
+    facts, _ = read(data)
+    assert facts["events"][2]["VMId"] == VM_ID  # the last GUID of the message: Hyper-V ends with the ID
+
+
 def test_days_and_the_cap_per_log(data):
     facts, _ = read(data, events_days=30)
     assert len([e for e in facts["events"] if e["LogName"] == VMMS]) == 4
@@ -117,7 +123,9 @@ def test_an_unreadable_event_is_left_out_and_its_log_is_partial(data):
     facts, ctx = read(data)
     log = facts["event_logs"]["logs"][0]
     assert (log["status"], log["count"], log["error"]) == ("partial", 2, "The description for the event could not be read.")
-    assert "1 event(s) of the log 'Microsoft-Windows-Hyper-V-VMMS-Admin' on HV01 could not be read" in ctx.warnings[0]
+    assert ctx.warnings == ["host_facts: 1 error(s) reading the event log 'Microsoft-Windows-Hyper-V-VMMS-Admin' on "
+                            "HV01; an event that could not be read is left out: The description for the event could "
+                            "not be read."]
 
 
 def test_a_long_message_is_cut(data):

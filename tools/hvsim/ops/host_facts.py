@@ -379,10 +379,10 @@ def _event_facts(event, query):
     vm_id = None
     if query.get("names_vm"):
         if event.get("vm_id"):
-            vm_id = str(event["vm_id"]).lower()  # the event's VM ID property
+            vm_id = str(event["vm_id"]).lower()  # the event data's VmId
         else:
-            match = _GUID.search(message)
-            vm_id = match.group(0).lower() if match else None
+            found = _GUID.findall(message)  # the last GUID: Hyper-V's messages end with the VM ID
+            vm_id = found[-1].lower() if found else None
     return {
         "LogName": event["log"],
         "ProviderName": event.get("provider") or DEFAULT_PROVIDERS.get(log_key),
@@ -430,8 +430,8 @@ def _read_events(ctx, node, params):
             log["count"] += 1
         if problems:
             log.update(status="partial" if log["count"] else "failed", error=problems[0])
-            ctx.warn(f"host_facts: {len(problems)} event(s) of the log '{query['log_name']}' on {node_name} could "
-                     f"not be read, so they are left out: {problems[0]}")
+            ctx.warn(f"host_facts: {len(problems)} error(s) reading the event log '{query['log_name']}' on {node_name}; "
+                     f"an event that could not be read is left out: {problems[0]}")
     return events, {"days": days, "since": _iso(since), "until": _iso(until), "max_per_log": maximum, "logs": logs}
 
 
