@@ -27,6 +27,7 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils._checkpoint_policy i
     DEFAULT_TARGET,
     MIN_VERSION_TEXT,
     PRODUCTION_FAMILY,
+    PRODUCTION_MIN_VERSION,
     CheckpointPolicyError,
     default_compliant_types,
     parse_version,
@@ -273,9 +274,9 @@ def _vm_version(out, vm, policy):
             f"fail over to: {command} (it cannot be undone)")
     fix = _fix(text, command=command)
     shown_version = vm.get("Version")
-    if version < (6, 2) and policy["checkpoint_types"][0] in PRODUCTION_FAMILY:
+    if version < PRODUCTION_MIN_VERSION and policy["checkpoint_types"][0] in PRODUCTION_FAMILY:
         out.add("vm_version", "no_production_checkpoints", "error", _vm_object(vm),
-                f"configuration version {shown_version} is below 6.2: no production checkpoints",
+                f"configuration version {shown_version} is below {MIN_VERSION_TEXT}: no production checkpoints",
                 "the backup cannot take a production (VSS) checkpoint; it takes a saved-state copy, and without "
                 "resilient change tracking (version 8.0) it reads the whole disks every time",
                 fix=fix)

@@ -61,9 +61,9 @@ def with_events(*events, logs=None):
                                                 "error": None}]}}
 
 
-def vhds(*guests):
-    """The guests share a VHD Set in GC_FOLDER."""
-    shared = {"Path": f"{GC_FOLDER}\\data.vhds", "ControllerType": "SCSI", "ControllerNumber": 1,
+def vhds(*guests, folder=GC_FOLDER):
+    """The guests share a VHD Set in ``folder``."""
+    shared = {"Path": f"{folder}\\data.vhds", "ControllerType": "SCSI", "ControllerNumber": 1,
               "ControllerLocation": 0, "SupportPersistentReservations": True, "IsVhdSet": True}
     for guest in guests:
         guest["HardDisks"] = guest["HardDisks"] + [dict(shared)]
@@ -324,6 +324,15 @@ def test_vhd_set_acl_needs_full_control_with_object_inheritance_per_vm():
     assert (finding["fix"]["module"], finding["fix"]["role"]) == ("hyperv.backup.vm_folder_access", "hyperv.backup.vhds_permissions")
     assert {"source": "Hyper-V-VMMS", "id": 19100} in finding["errors"]
     assert checked == ["GC-N1", HOSTILE]
+
+
+def test_vhd_set_acl_commands_take_the_folder_as_data():
+    folder = "C:\\ClusterStorage\\Volume1\\O'Brien $(Stop-Computer) `x` \u6570\u636e"
+    guest, = vhds(vm("GC-N1"), folder=folder)
+    [finding], _ = only(both_nodes(guest, acls=[acl(path=folder)]), "vhd_set_acl")
+    assert finding["fix"]["command"] == (
+        "icacls.exe 'C:\\ClusterStorage\\Volume1\\O''Brien $(Stop-Computer) `x` \u6570\u636e' "
+        f"/grant '*{vm_sid(guest['Id'])}:(OI)F'")
 
 
 def test_vhd_set_acl_judges_as_vm_folder_access_does():
