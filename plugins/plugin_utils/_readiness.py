@@ -684,7 +684,8 @@ def _unexplained(out, view, events_by_node, explained):
         else:
             obj = _object("node", first["node"], first["node"])
         count = len(members)
-        message = f"{label} ({about['title']}) logged {count} time{'s' if count != 1 else ''} and no check explains it"
+        often = "once" if count == 1 else f"{count} times"
+        message = f"{label} ({about['title']}) logged {often} and no check explains it"
         check = about.get("check")
         if check and (check, str(obj.get("id") or obj["name"]).lower()) not in failing and out.evaluated(check, obj["name"]):
             message += f": the {check} check passes now for it (fixed since, or another cause)"
