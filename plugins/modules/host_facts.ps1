@@ -766,14 +766,15 @@ if ($gatherSubset -contains 'events') {
                     Message = $message
                     VMId = $vmId
                 })
-                $log.count++
+                # Index syntax: on a dictionary, .count could mean its Count property.
+                $log['count'] = $log['count'] + 1
             }
             catch {
                 $problems.Add($_.Exception.Message)
             }
         }
         if ($problems.Count -gt 0) {
-            $log.status = if ($log.count -gt 0) { 'partial' } else { 'failed' }
+            $log.status = if ($log['count'] -gt 0) { 'partial' } else { 'failed' }
             $log.error = $problems[0]
             $module.Warn("host_facts: $($problems.Count) error(s) reading the event log '$($query.log_name)' on ${node}; an event that could not be read is left out: $($problems[0])")
         }
