@@ -15,12 +15,25 @@
 # while it was read) is left out with a warning; a VM read in part (a critical state, a property that
 # throws) is reported with null for what could not be read, with a warning.
 
-$subsets = @('cluster', 'vms', 'checkpoints', 'vss_access_control', 'vss_writers')
+$subsets = @('cluster', 'vms', 'checkpoints', 'vss_access_control', 'vss_writers', 'events')
 
 $spec = @{
     options = @{
         gather_subset = @{ type = 'list'; elements = 'str'; choices = $subsets; default = $subsets }
         acl_paths = @{ type = 'list'; elements = 'str'; default = @() }
+        events_days = @{ type = 'int'; default = 7 }
+        events_max = @{ type = 'int'; default = 200 }
+        event_queries = @{
+            type = 'list'
+            elements = 'dict'
+            default = @()
+            options = @{
+                log_name = @{ type = 'str'; required = $true }
+                provider_name = @{ type = 'str' }
+                ids = @{ type = 'list'; elements = 'int'; required = $true }
+                names_vm = @{ type = 'bool'; default = $false }
+            }
+        }
     }
     supports_check_mode = $true
 }
@@ -616,6 +629,163 @@ if ($gatherSubset -contains 'vss_writers') {
         if ($writersText.ExitCode -ne 0) {
             $module.Warn("host_facts: vssadmin list writers failed on $node (exit code $($writersText.ExitCode)); vss_writers_text holds its output")
         }
+    }
+}
+
+# --- events ------------------------------------------------------------------------------------------
+#
+# The backup-related events of the last events_days days. The controller decides which (event_queries:
+# plugins/plugin_utils/_events.py names each log and event ID and why); this reads each log with ONE
+# Get-WinEvent -FilterHashtable call (LogName, ProviderName, Id, StartTime), asking for one event more than
+# events_max to tell a log that had more: the newest events_max are kept and the log is 'truncated'.
+#
+# Get-WinEvent writes non-terminating errors: 'NoMatchingEventsFound' when nothing matches (a normal, empty
+# answer, not an error), 'NoMatchingLogsFound' when the log does not exist on this host (reported 'missing'),
+# and, for a record it cannot read or format, an error while it goes on with the others (the log is
+# 'partial'). Under $ErrorActionPreference = 'Stop' the first of these would end the call and lose the rest,
+# so they are collected (-ErrorAction SilentlyContinue -ErrorVariable) and told apart by their
+# FullyQualifiedErrorId (Get-WinEvent, https://learn.microsoft.com/powershell/module/microsoft.powershell.diagnostics/get-winevent;
+# PowerShell's GetEventCommand writes them so). Anything else that stops the call fails that log only
+# ('failed', with a warning): the other logs are still read.
+#
+# The VM an event names: Hyper-V's VMMS and Worker events carry the VM name and ID ("'SQL01' cannot be hot
+# backed up ... (Virtual machine ID D9E0EB0A-...)"). Messages are localized and names need not be unique (a
+# name may even look like a GUID), so the ID is reported, from the first of: the event data field named
+# VmId; a property of type Guid; the last GUID of the message (Hyper-V's messages end with the VM ID, after
+# the name).
+
+$eventMessageLimit = 2000
+$guidPattern = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}'
+
+function Get-EventVMId {
+    <#
+    .SYNOPSIS
+    The lower-case ID of the VM an event names ($Xml: the event's XML; $Values: its property values), or
+    $null when it names none.
+    #>
+    param ([String]$Xml, [Object[]]$Values, [String]$Message)
+    $guid = [Guid]::Empty
+    try {
+        $document = [xml]$Xml
+        foreach ($data in @($document.GetElementsByTagName('Data'))) {
+            if ($data.GetAttribute('Name') -eq 'VmId' -and [Guid]::TryParse($data.InnerText, [ref]$guid)) {
+                return $guid.ToString()
+            }
+        }
+    }
+    catch {
+        # An event whose XML cannot be read: its properties and message still may name the VM.
+        $null = $_
+    }
+    foreach ($value in $Values) {
+        if ($value -is [Guid]) {
+            return $value.ToString()
+        }
+    }
+    $found = [regex]::Matches($Message, $guidPattern)
+    if ($found.Count -gt 0) {
+        return $found[$found.Count - 1].Value.ToLowerInvariant()
+    }
+    $null
+}
+
+if ($gatherSubset -contains 'events') {
+    $eventsDays = $module.Params.events_days
+    $eventsMax = $module.Params.events_max
+    if ($eventsDays -lt 1 -or $eventsMax -lt 1) {
+        $module.FailJson("host_facts: events_days ($eventsDays) and events_max ($eventsMax) must be at least 1")
+    }
+    $until = [DateTime]::UtcNow
+    $since = $until.AddDays(-$eventsDays)
+    $events = [System.Collections.Generic.List[Object]]@()
+    $logs = [System.Collections.Generic.List[Object]]@()
+    foreach ($query in @($module.Params.event_queries)) {
+        $log = [Ordered]@{
+            log = $query.log_name
+            provider = $query.provider_name
+            ids = @($query.ids)
+            status = 'read'
+            count = 0
+            truncated = $false
+            error = $null
+        }
+        $logs.Add($log)
+        $filter = @{ LogName = $query.log_name; Id = [int[]]@($query.ids); StartTime = $since }
+        if ($query.provider_name) {
+            $filter.ProviderName = $query.provider_name
+        }
+        try {
+            $records = @(Microsoft.PowerShell.Diagnostics\Get-WinEvent -FilterHashtable $filter -MaxEvents ($eventsMax + 1) -ErrorAction SilentlyContinue -ErrorVariable readErrors)
+        }
+        catch {
+            $log.status = 'failed'
+            $log.error = $_.Exception.Message
+            $module.Warn("host_facts: reading the event log '$($query.log_name)' on $node failed, so its events are not reported: $($log.error)")
+            continue
+        }
+        $problems = [System.Collections.Generic.List[String]]@()
+        foreach ($readError in @($readErrors)) {
+            $errorId = [String]$readError.FullyQualifiedErrorId
+            if ($errorId -like 'NoMatchingEventsFound*') {
+                continue
+            }
+            if ($errorId -like 'NoMatchingLogsFound*') {
+                $log.status = 'missing'
+                continue
+            }
+            $problems.Add($readError.Exception.Message)
+        }
+        # Newest first (Get-WinEvent's order without -Oldest): the first events_max are the newest.
+        $kept = $records.Count
+        if ($kept -gt $eventsMax) {
+            $log.truncated = $true
+            $kept = $eventsMax
+        }
+        for ($index = 0; $index -lt $kept; $index++) {
+            $eventRecord = $records[$index]
+            try {
+                $message = ([String]$eventRecord.Message).Trim()
+                if ($message.Length -gt $eventMessageLimit) {
+                    $message = $message.Substring(0, $eventMessageLimit) + '...'
+                }
+                $vmId = $null
+                if ($query.names_vm) {
+                    $values = @(foreach ($property in $eventRecord.Properties) { $property.Value })
+                    $vmId = Get-EventVMId -Xml $eventRecord.ToXml() -Values $values -Message $message
+                }
+                $level = $null
+                if ($null -ne $eventRecord.Level) {
+                    $level = [int]$eventRecord.Level
+                }
+                $events.Add([Ordered]@{
+                    LogName = $eventRecord.LogName
+                    ProviderName = $eventRecord.ProviderName
+                    Id = [int]$eventRecord.Id
+                    Level = $level
+                    TimeCreated = ConvertTo-IsoUtc -Time $eventRecord.TimeCreated
+                    Message = $message
+                    VMId = $vmId
+                })
+                # Index syntax: on a dictionary, .count could mean its Count property.
+                $log['count'] = $log['count'] + 1
+            }
+            catch {
+                $problems.Add($_.Exception.Message)
+            }
+        }
+        if ($problems.Count -gt 0) {
+            $log.status = if ($log['count'] -gt 0) { 'partial' } else { 'failed' }
+            $log.error = $problems[0]
+            $module.Warn("host_facts: $($problems.Count) error(s) reading the event log '$($query.log_name)' on ${node}; an event that could not be read is left out: $($problems[0])")
+        }
+    }
+    $facts['events'] = $events
+    $facts['event_logs'] = [Ordered]@{
+        days = $eventsDays
+        since = ConvertTo-IsoUtc -Time $since
+        until = ConvertTo-IsoUtc -Time $until
+        max_per_log = $eventsMax
+        logs = $logs
     }
 }
 

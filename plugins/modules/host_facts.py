@@ -19,6 +19,13 @@ description:
     automatic checkpoints, SCSI controllers, hard disks and whether they are shared or VHD Sets, the Backup
     integration service). C(checkpoints) adds each VM's checkpoints. C(vss_access_control) reads the
     C(VssAccessControl) registry values, C(vss_writers) the text of C(vssadmin list writers).
+  - "C(events) reads the backup-related events of the last O(events_days) days, one C(Get-WinEvent) call per
+    log, at most O(events_max) per log (the newest): from C(Microsoft-Windows-Hyper-V-VMMS-Admin) 10102 (the
+    shadow copy inside a VM failed), 10103 (no SCSI controller for the backup's recovery disk) and 19100 (the
+    merge of a recovery checkpoint failed, 0x80070005); from C(Microsoft-Windows-Hyper-V-Worker-Admin) 18590;
+    from the C(Application) log's C(VSS) source 8193, 8194 (the backup product's requester refused,
+    0x80070005) and 12289. The P(hyperv.backup.readiness#filter) filter matches them to its findings as
+    their evidence."
   - The ACL of each folder in O(acl_paths) is read too, with each entry's SID and, where it resolves on this
     node, its account name.
   - Changes nothing.
@@ -29,8 +36,8 @@ options:
     description:
       - What to read besides the node itself.
       - V(all) reads every subset, V(min) only the node. A subset name (V(cluster), V(vms), V(checkpoints),
-        V(vss_access_control), V(vss_writers)) adds it; V(!name) removes it, after the additions, whatever the
-        order. A list of only exclusions starts from V(all).
+        V(vss_access_control), V(vss_writers), V(events)) adds it; V(!name) removes it, after the additions,
+        whatever the order. A list of only exclusions starts from V(all).
       - V(checkpoints) needs V(vms) and pulls it in; asking for V(checkpoints) while excluding V(vms) is an
         error.
       - Checked on the controller; an unknown value fails the task before anything is sent to the host.
@@ -50,6 +57,18 @@ options:
     type: list
     elements: str
     default: []
+  events_days:
+    description:
+      - With the V(events) subset, how many days back to read the events, 1 to 365.
+      - Checked on the controller.
+    type: int
+    default: 7
+  events_max:
+    description:
+      - With the V(events) subset, at most this many events per log, the newest, 1 to 10000. A log that had
+        more is reported C(truncated) in C(event_logs), so a noisy host cannot flood the result.
+    type: int
+    default: 200
 attributes:
   check_mode:
     description: Reads the same in check mode as in a normal run; it changes nothing in either.
@@ -83,6 +102,13 @@ notes:
     other nodes an ACL entry for it shows its SID (C(S-1-5-83-1-...)) as its C(IdentityReference).
   - When C(vssadmin list writers) fails, C(vss_writers_text) holds what it printed and a warning says so; the
     task does not fail. Read the writer states with the P(hyperv.backup.vss_writers#filter) filter.
+  - A log that does not exist on the node, or has no matching event, is not an error (C(event_logs) says which).
+    A log that cannot be read (the account Ansible connects with may not read it) gives a warning and its
+    C(status) C(failed); the other logs are still read. An event that cannot be read is left out, with a
+    warning, and its log's C(status) is C(partial).
+  - Messages of events are in the host's language. The VM an event is about is given by its ID (C(VMId)),
+    from the event data field C(VmId), else a property of type Guid, else the last GUID of the message
+    (Hyper-V's messages end with the VM ID); the VM name is not parsed from the localized text.
 seealso:
   - plugin: hyperv.backup.cluster_view
     plugin_type: filter
@@ -130,6 +156,16 @@ EXAMPLES = r"""
 - name: VMs of this node without a SCSI controller
   ansible.builtin.debug:
     msg: "{{ ansible_facts.hyperv_backup.vms | selectattr('ScsiControllers', '==', []) | map(attribute='Name') }}"
+
+- name: Only the backup-related events of the last 2 days, at most 50 per log
+  hyperv.backup.host_facts:
+    gather_subset: [min, events]
+    events_days: 2
+    events_max: 50
+
+- name: The VMs for which VMMS logged event 10103 (no SCSI controller for the backup's recovery disk)
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.hyperv_backup.events | selectattr('Id', '==', 10103) | map(attribute='VMId') | unique }}"
 """
 
 RETURN = r"""
@@ -153,7 +189,7 @@ ansible_facts:
           returned: success
           type: list
           elements: str
-          sample: [cluster, vms, checkpoints, vss_access_control, vss_writers]
+          sample: [cluster, vms, checkpoints, vss_access_control, vss_writers, events]
         node:
           description:
             - The node itself. C(Name) is C($env:COMPUTERNAME), C(DnsHostName) its fully qualified name.
@@ -251,6 +287,42 @@ ansible_facts:
           returned: when the vss_writers subset was read
           type: str
           sample: "Writer name: 'Microsoft Hyper-V VSS Writer'\r\n   Writer Id: {66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}\r\n..."
+        events:
+          description:
+            - The backup-related events of the last O(events_days) days (C(Get-WinEvent)), newest first per log,
+              with the property names of C(Get-WinEvent)'s records.
+            - C(TimeCreated) is ISO 8601 UTC, C(Level) the number (1 critical, 2 error, 3 warning, 4 information),
+              C(Message) the text in the host's language, trimmed (at most 2,000 characters).
+            - C(VMId) is the lower-case ID of the VM the event names, V(null) when it names none (the VSS events).
+          returned: when the events subset was read
+          type: list
+          elements: dict
+          sample:
+            - LogName: Microsoft-Windows-Hyper-V-VMMS-Admin
+              ProviderName: Microsoft-Windows-Hyper-V-VMMS
+              Id: 10103
+              Level: 2
+              TimeCreated: '2026-11-19T02:00:11Z'
+              Message: "The virtual machine 'OLD-CRM01' cannot be hot backed up since it has no SCSI controllers attached. ..."
+              VMId: d9e0eb0a-5b37-508e-9173-67e9ade83acf
+        event_logs:
+          description:
+            - What was read for C(events). C(since) and C(until) are the window by the host's clock (ISO 8601 UTC),
+              C(days) and C(max_per_log) the options.
+            - C(logs), one per log asked, with C(log), C(provider), C(ids), C(status) (C(read); C(missing), the log
+              does not exist here; C(failed), it could not be read; C(partial), some events could not be read),
+              C(count) (events reported), C(truncated) (more matched than C(max_per_log); the oldest were left
+              out) and C(error).
+          returned: when the events subset was read
+          type: dict
+          sample:
+            days: 7
+            since: '2026-11-13T06:00:00Z'
+            until: '2026-11-20T06:00:00Z'
+            max_per_log: 200
+            logs:
+              - {log: Microsoft-Windows-Hyper-V-VMMS-Admin, provider: null, ids: [10102, 10103, 19100], status: read,
+                 count: 1, truncated: false, error: null}
         acls:
           description:
             - One entry per O(acl_paths) item, in the order asked (C(Get-Acl)).

@@ -1,7 +1,8 @@
 """What ``hyperv.backup.host_facts`` gathers: the subsets and the user's ``gather_subset`` forms."""
 
-# The order is the order in which they are reported.
-SUBSETS = ("cluster", "vms", "checkpoints", "vss_access_control", "vss_writers")
+# The order is the order in which they are reported. ``events``: the backup-related events of the last
+# ``events_days`` days (``_events`` says which and why).
+SUBSETS = ("cluster", "vms", "checkpoints", "vss_access_control", "vss_writers", "events")
 
 # Subsets that only make sense with another one.
 REQUIRES = {"checkpoints": "vms"}

@@ -2,8 +2,7 @@
 
 Plain data in, text out; nothing here reads or writes files (the playbooks do).
 
-A finding (what the findings engine produces; :func:`finding_from_legacy` turns the older flat shape of
-``_readiness.assess`` into this one)::
+A finding (what the findings engine, ``_readiness.evaluate``, produces)::
 
     check: scsi_controller            # the check, snake_case: one per kind of problem (the JUnit classname)
     code: scsi_controller.missing     # the specific condition, dotted
@@ -14,12 +13,13 @@ A finding (what the findings engine produces; :func:`finding_from_legacy` turns 
     node: HV01                        # or null
     message: what is wrong
     impact: why a backup fails because of it, naming the error it leads to
-    errors: [{source: Hyper-V-VMMS, id: 10103}]      # the errors/events it leads to (may be empty)
+    errors: [{source: Hyper-V-VMMS, id: 10103}]      # the errors/events it leads to (may be empty: then no
+                                                     # event shows it, whatever was read)
     fix: {text: one line, module: hyperv.backup.scsi_controller or null,
           role: hyperv.backup.scsi_controllers or null, command: the exact command where no module does, or null}
     evidence: null                    # the event logs were not read
               | {seen: bool, count: n, first: ISO time, last: ISO time,
-                 events: [{log, id, time, node, message}]}   # a few, newest first
+                 events: [{log, id, time, node, message, vm_id}]}   # a few, newest first
 
 The report document (:func:`build_report`)::
 
@@ -120,9 +120,11 @@ def _plural(count, word):
     return f"{count} {word if count == 1 else word + 's'}"
 
 
-def _evidence_parts(evidence):
+def _evidence_parts(evidence, errors=None):
     """``(how often, when)`` a finding's error was seen, as words: ``("seen 3 times", "2026-11-20 02:00 UTC
-    to 2026-11-22 02:00 UTC")``."""
+    to 2026-11-22 02:00 UTC")``. ``errors`` given and empty: the finding leads to no error an event shows."""
+    if evidence is None and errors is not None and not errors:
+        return "no event shows this", ""
     if evidence is None:
         return "events not read", ""
     if not evidence.get("seen"):
@@ -136,9 +138,10 @@ def _evidence_parts(evidence):
     return f"seen {count} times", f"last {last}" if last else ""
 
 
-def evidence_text(evidence):
-    """One line saying whether, how often and when a finding's error was seen."""
-    return ", ".join(part for part in _evidence_parts(evidence) if part)
+def evidence_text(evidence, errors=None):
+    """One line saying whether, how often and when a finding's error was seen (``errors``: see
+    :func:`_evidence_parts`)."""
+    return ", ".join(part for part in _evidence_parts(evidence, errors) if part)
 
 
 def event_text(event):
@@ -211,7 +214,7 @@ def _normalize_evidence(evidence, where):
         if not isinstance(event, dict):
             raise ReportError(f"report: {where} evidence event {event!r} is not a mapping")
         events.append({"log": event.get("log"), "id": event.get("id"), "time": _iso(event.get("time")),
-                       "node": event.get("node"), "message": event.get("message")})
+                       "node": event.get("node"), "message": event.get("message"), "vm_id": event.get("vm_id")})
     events.sort(key=lambda e: e["time"] or "", reverse=True)
     seen = bool(evidence.get("seen", bool(events)))
     count = evidence.get("count")
@@ -229,14 +232,11 @@ def _normalize_fix(fix):
     return {"text": fix.get("text") or "", "module": fix.get("module"), "role": fix.get("role"), "command": fix.get("command")}
 
 
-def _normalize_finding(finding, index, vms):
-    """A finding in the documented shape and key order; one in the older flat shape (no ``object``) is
-    converted with :func:`finding_from_legacy`. Raises :class:`ReportError` naming what is wrong."""
+def _normalize_finding(finding, index):
+    """A finding in the documented shape and key order. Raises :class:`ReportError` naming what is wrong."""
     where = f"finding {index}"
     if not isinstance(finding, dict):
         raise ReportError(f"report: {where} must be a mapping, got {type(finding).__name__}")
-    if "object" not in finding:
-        finding = finding_from_legacy(finding, vm_index=vms)
     check = finding.get("check")
     if not isinstance(check, str) or not check:
         raise ReportError(f"report: {where} has no check: {finding!r}")
@@ -316,8 +316,7 @@ def build_report(view, findings, checked=None, policy=None, before_view=None, ti
     stamp = _iso(generated if generated is not None else datetime.now(timezone.utc))
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", stamp or ""):
         raise ReportError(f"report: generated={generated!r} is not an ISO 8601 time")
-    vms = _vm_index(view)
-    normalized = sorted((_normalize_finding(f, i, vms) for i, f in enumerate(findings)), key=_finding_order)
+    normalized = sorted((_normalize_finding(f, i) for i, f in enumerate(findings)), key=_finding_order)
     checked = _merge_checked(checked, normalized)
     return {
         "title": str(title),
@@ -332,138 +331,6 @@ def build_report(view, findings, checked=None, policy=None, before_view=None, ti
             "after": placement_snapshot(view) if before_view is not None else None,
         },
     }
-
-
-# --- the findings of _readiness.assess, in the new shape ----------------------------------------------
-
-_VMMS = "Hyper-V-VMMS"
-# check -> what the flat findings of _readiness.assess do not say; "by_severity" overrides per severity.
-LEGACY_CHECKS = {
-    "checkpoint_type": {
-        "code": "checkpoint_type.not_production", "kind": "vm",
-        "impact": "the backup takes a saved-state (Standard) checkpoint, or none, instead of a production (VSS) one: "
-                  "the copy is not application consistent",
-        "module": "hyperv.backup.checkpoint_type", "role": "hyperv.backup.checkpoint_policy"},
-    "automatic_checkpoints": {
-        "code": "automatic_checkpoints.enabled", "kind": "vm",
-        "impact": "a checkpoint at every start grows the AVHDX chain each backup reads and merges",
-        "module": "hyperv.backup.checkpoint_type", "role": "hyperv.backup.checkpoint_policy"},
-    "scsi_controller": {
-        "code": "scsi_controller.missing", "kind": "vm",
-        "impact": "the backup cannot hot-add its recovery disk: the VM cannot be hot backed up (VMMS event 10103)",
-        "errors": [{"source": _VMMS, "id": 10103}],
-        "module": "hyperv.backup.scsi_controller", "role": "hyperv.backup.scsi_controllers"},
-    "backup_integration": {
-        "code": "backup_integration.disabled", "kind": "vm",
-        "impact": "no VSS inside the guest: the backup falls back to a crash-consistent or saved-state copy"},
-    "recovery_checkpoint": {
-        "code": "recovery_checkpoint.stale", "kind": "vm", "command_is_fix": True,
-        "impact": "a failed backup left it: Hyper-V Manager cannot delete it and its AVHDX chain never merges (KB 3059372)"},
-    "csv_placement": {
-        "code": "csv_placement.off_owner", "kind": "vm",
-        "impact": "the volume's snapshot is coordinated by its owner node: more hardware VSS snapshots, "
-                  "and failed jobs with providers that need the VMs of a job on the owner"},
-    "vhd_set_acl": {
-        "code": "vhd_set_acl.missing_full_control", "kind": "folder", "command_is_fix": True,
-        "impact": "the merge of the recovery checkpoint fails with 0x80070005 (VMMS event 19100, KB 4230569)",
-        "errors": [{"source": _VMMS, "id": 19100}],
-        "by_severity": {"info": {"code": "vhd_set_acl.not_read", "command_is_fix": False, "errors": [],
-                                 "impact": "the folder's ACL was not read, so this check could not judge it"}}},
-    "config_store_root_path": {
-        "code": "config_store_root_path.unset", "kind": "cluster",
-        "impact": "VHD Set collections (guest clusters) cannot take recovery checkpoints: their backups fail"},
-    "vss_access_control": {
-        "code": "vss_access_control.missing", "kind": "node",
-        "impact": "the backup product's requester is refused: VSS event 8194 (0x80070005, access denied)",
-        "errors": [{"source": "VSS", "id": 8194}]},
-    "vss_writer": {
-        "code": "vss_writer.not_stable", "kind": "node",
-        "impact": "a writer that is not Stable fails its part of the shadow copy, and the backup with it"},
-    "node_state": {
-        "code": "node_state.not_up", "kind": "node",
-        "impact": "backups of the VMs on a node that is not Up fail or are skipped"},
-    "node_facts": {
-        "code": "node_facts.missing", "kind": "node",
-        "impact": "the node's VMs are not in this report: nothing is known about their backups"},
-}
-
-
-def _vm_index(view):
-    """``{name, casefolded: [VMs of that name]}`` of a view."""
-    index = {}
-    for vm in (view or {}).get("vms", []):
-        index.setdefault(_key(vm.get("Name")), []).append(vm)
-    return index
-
-
-def _vm_id(vms, name, node):
-    matches = vms.get(_key(name), [])
-    if len(matches) > 1:
-        matches = [vm for vm in matches if _key(vm.get("Node")) == _key(node)]
-    return matches[0].get("Id") if len(matches) == 1 else None
-
-
-def finding_from_legacy(finding, view=None, vm_index=None):
-    """A finding of ``_readiness.assess`` (``check, severity, target, node, message, fix`` as text) in the
-    documented shape: code, object, impact, errors and a structured fix from :data:`LEGACY_CHECKS`, the
-    VM's id from ``view`` (or ``vm_index``, :func:`_vm_index` of it, when converting many). ``evidence`` is
-    null: that findings engine reads no events."""
-    if not isinstance(finding, dict) or not finding.get("check"):
-        raise ReportError(f"report: {finding!r} is not a finding (no check)")
-    check = finding["check"]
-    meta = dict(LEGACY_CHECKS.get(check, {}))
-    meta.update(meta.pop("by_severity", {}).get(finding.get("severity"), {}))
-    kind = meta.get("kind", "vm")
-    name, node = finding.get("target"), finding.get("node")
-    vm_id = _vm_id(vm_index if vm_index is not None else _vm_index(view), name, node) if kind == "vm" else None
-    fix = finding.get("fix") or ""
-    module = meta.get("module")
-    if module and not str(fix).startswith(module):
-        module = None
-    return {
-        "check": check,
-        "code": meta.get("code", check),
-        "severity": finding.get("severity"),
-        "object": {"kind": kind, "name": name, "id": vm_id, "node": node},
-        "target": name,
-        "node": node,
-        "message": finding.get("message"),
-        "impact": meta.get("impact", ""),
-        "errors": [dict(e) for e in meta.get("errors", [])],
-        "fix": {"text": fix, "module": module, "role": meta.get("role") if module else None,
-                "command": fix if meta.get("command_is_fix") else None},
-        "evidence": None,
-    }
-
-
-def legacy_checked(view, policy=None):
-    """``{check: [object names]}`` that ``_readiness.assess`` evaluates for ``view`` under ``policy``
-    (keys as in ``_readiness.DEFAULT_POLICY``): every VM for the VM checks, the VHD Set folders, the cluster,
-    its nodes, and the nodes whose facts hold VssAccessControl or the VSS writers."""
-    _require_view(view)
-    policy = policy or {}
-    vms = [vm["Name"] for vm in view["vms"]]
-    checked = {
-        "checkpoint_type": vms,
-        "scsi_controller": vms,
-        "recovery_checkpoint": vms,
-        "backup_integration": [vm["Name"] for vm in view["vms"] if vm.get("BackupIntegration")],
-    }
-    if policy.get("automatic_checkpoints", False) is False:
-        checked["automatic_checkpoints"] = vms
-    if policy.get("vm_on_csv_owner", True):
-        checked["csv_placement"] = [vm["Name"] for vm in view["vms"] if vm.get("OnSharedVolumeOwner") is not None]
-    checked["vhd_set_acl"] = [folder["Path"] for folder in view.get("vhd_set_folders", [])]
-    cluster = view.get("cluster")
-    if cluster:
-        checked["config_store_root_path"] = [cluster["Name"]]
-        members = [node["Name"] for node in cluster.get("Nodes", [])]
-        checked["node_state"] = members
-        checked["node_facts"] = members
-    if policy.get("vss_accounts"):
-        checked["vss_access_control"] = [name for name, facts in view["nodes"].items() if "vss_access_control" in facts]
-    checked["vss_writer"] = [name for name, facts in view["nodes"].items() if "vss_writers_text" in facts]
-    return checked
 
 
 # --- JSON ---------------------------------------------------------------------------------------------
@@ -592,7 +459,7 @@ def _md_finding(finding):
     if finding["fix"]["command"]:
         lines.append(f"  - Command: {_md_code(finding['fix']['command'])}")
     evidence = finding["evidence"]
-    lines.append(f"  - Evidence: {_md(evidence_text(evidence))}")
+    lines.append(f"  - Evidence: {_md(evidence_text(evidence, finding['errors']))}")
     for event in (evidence or {}).get("events", [])[:5]:
         lines.append(f"    - {_md(event_text(event))}")
     return lines
@@ -881,8 +748,8 @@ def _legend(moved):
     return '<div class="legend">' + "".join(f"<span>{icon}{_h(text)}</span>" for icon, text in items) + "</div>"
 
 
-def _html_evidence(evidence):
-    how_often, when = _evidence_parts(evidence)
+def _html_evidence(evidence, errors=None):
+    how_often, when = _evidence_parts(evidence, errors)
     if not evidence or not evidence.get("seen"):
         return f'<span class="unseen">{_h(how_often)}</span>'
     events = evidence.get("events") or []
@@ -931,7 +798,7 @@ def _html_group(severity, check, code, findings):
         ident = f' title="{_h(obj["id"])}"' if obj.get("id") else ""
         rows.append(f'<tr class="finding" data-check="{_h(check)}"><td{ident}>{_h(obj["name"])} '
                     f'<span class="obj-kind">{_h(obj["kind"])}</span></td><td>{_h(node)}</td><td>{cell}</td>'
-                    f'<td class="evidence">{_html_evidence(finding["evidence"])}</td></tr>')
+                    f'<td class="evidence">{_html_evidence(finding["evidence"], finding["errors"])}</td></tr>')
     head = '<tr><th>Object</th><th>Node</th><th>What is wrong</th><th>Evidence</th></tr>'
     table = f"<table>{head}{''.join(rows[:OPEN_ROWS])}</table>"
     if len(rows) > OPEN_ROWS:
@@ -1039,7 +906,7 @@ def _finding_detail(finding):
         lines.append("fix: " + "; ".join(part for part in fix_parts if part))
     if fix["command"] and fix["command"] != fix["text"]:
         lines.append(f"command: {fix['command']}")
-    lines.append(f"evidence: {evidence_text(finding['evidence'])}")
+    lines.append(f"evidence: {evidence_text(finding['evidence'], finding['errors'])}")
     lines += [f"  {event_text(e)}" for e in (finding["evidence"] or {}).get("events", [])]
     return "\n".join(lines)
 

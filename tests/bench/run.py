@@ -48,11 +48,18 @@ def synthetic_model(vms_per_node):
                 "backup_integration": {"enabled": True, "status": "OK"}, "checkpoints": [],
                 "guest": {"shutdown_seconds": 20, "honours_shutdown": True},
             })
+    # The last three nights' backups failed for every VM without a SCSI controller (VMMS 10103): the events
+    # subset reads them, capped at 200 per log, and the readiness filter matches them to the findings.
+    events = {node: [{"log": "Microsoft-Windows-Hyper-V-VMMS-Admin", "id": 10103, "vm_id": vm["id"],
+                      "time": f"2026-11-{night}T02:00:00Z", "message": f"'{vm['name']}' cannot be hot backed up"}
+                     for vm in vms if vm["node"] == node and not vm["scsi_controllers"] for night in (17, 18, 19)]
+              for node in NODES}
     return {
         "credentials": {"username": "hvadmin", "password": "hvsim-Passw0rd"},
+        "clock": "2026-11-20T06:00:00Z",
         "cluster": {"name": "HVC01", "parameters": {"ConfigStoreRootPath": ""}, "shared_volumes": volumes},
         "nodes": [{"name": node, "fqdn": f"{node.lower()}.lab.example", "state": "Up", "os_build": 20348,
-                   "vss_access_control": {}, "vss_writers": []} for node in NODES],
+                   "vss_access_control": {}, "vss_writers": [], "events": events[node]} for node in NODES],
         "vms": vms,
         "folders": {},
         "accounts": {},

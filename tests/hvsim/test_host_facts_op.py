@@ -148,7 +148,8 @@ def test_defaults_through_the_argument_spec(data):
     facts = result["ansible_facts"]["hyperv_backup"]
     assert facts["gather_subset"] == SUBSETS
     assert set(facts) == {"schema", "gather_subset", "node", "cluster", "vms", "vss_access_control",
-                          "vss_writers_text"}
+                          "vss_writers_text", "events", "event_logs"}
+    assert facts["event_logs"]["logs"] == []  # what to read is the controller's to say (event_queries)
     assert data == before  # reading changes nothing
 
 
@@ -452,7 +453,7 @@ def test_demo_vss_drift(demo_facts):
     from ansible_collections.hyperv.backup.plugins.plugin_utils._vss import parse_vss_writers
 
     granted = {node: f["vss_access_control"].get("LAB\\svc-veeam") for node, f in demo_facts.items()}
-    assert granted == {"HV01": 1, "HV02": 1, "HV03": None}
+    assert granted == {"HV01": 1, "HV02": 0, "HV03": None}  # HV02 denies the account, HV03 lacks it
     unstable = {node: [(w["Name"], w["State"], w["LastError"]) for w in parse_vss_writers(f["vss_writers_text"])
                        if w["State"] != 1] for node, f in demo_facts.items()}
     assert unstable == {"HV01": [], "HV02": [("Microsoft Hyper-V VSS Writer", 5, "Retryable error")], "HV03": []}

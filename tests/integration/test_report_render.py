@@ -18,7 +18,7 @@ from PIL import Image
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils import _report
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import cluster_view
-from ansible_collections.hyperv.backup.plugins.plugin_utils._readiness import assess
+from ansible_collections.hyperv.backup.plugins.plugin_utils._readiness import evaluate
 from hvsim.cli import REPO_ROOT
 from hvsim.model import load_file
 from hvsim.testing import Lab, host_results, model_path, run_ansible
@@ -32,13 +32,6 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 RENAMED = "WEB02"  # Standard checkpoints and off its CSV owner in the demo model: it shows in findings and placement
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 POLICY = {"vss_accounts": ["LAB\\svc-veeam"]}
-
-# The findings engine that reads the event logs comes later; this is the evidence it gives a finding.
-EVIDENCE = {"seen": True, "count": 3, "first": "2026-11-20T02:00:11Z", "last": "2026-11-22T02:00:09Z", "events": [
-    {"log": "Microsoft-Windows-Hyper-V-VMMS-Admin", "id": 10103, "time": f"2026-11-{day}T02:00:{sec}Z", "node": "HV02",
-     "message": "'LEGACY-ERP' cannot be hot backed up since it has no SCSI controllers attached."}
-    for day, sec in (("22", "09"), ("21", "10"), ("20", "11"))]}
-
 
 def chromium(*args, tmp_path):
     if not CHROMIUM:
@@ -87,11 +80,8 @@ def demo(tmp_path_factory):
         after = gather(lab)
     finally:
         lab.stop()
-    findings = [_report.finding_from_legacy(f, after) for f in assess(after, POLICY, NOW)]
-    for finding in findings:
-        if finding["code"] == "scsi_controller.missing" and finding["object"]["name"] == "LEGACY-ERP":
-            finding["evidence"] = EVIDENCE
-    report = _report.build_report(after, findings, _report.legacy_checked(after, POLICY), policy=POLICY,
+    result = evaluate(after, POLICY, NOW)
+    report = _report.build_report(after, result["findings"], result["checked"], policy=POLICY,
                                   before_view=before, generated=NOW)
     os.makedirs(OUTPUT, exist_ok=True)
     return {"before": before, "after": after, "moves": moves, "report": report}
@@ -132,7 +122,8 @@ def test_html_renders_in_chromium_with_findings_placement_and_no_injected_markup
     rows = dom.find("tr", "finding")
     assert len(rows) == len(report["findings"]) == report["summary"]["total"]
     assert [r["data-check"] for r in rows][0] == report["findings"][0]["check"]
-    assert '<span class="seen">seen 3 times</span><span class="when">2026-11-20 02:00 UTC to 2026-11-22 02:00 UTC</span>' in dump
+    # LEGACY-ERP's 10103 events of the last three nights, read by host_facts, are its finding's evidence
+    assert '<span class="seen">seen 3 times</span><span class="when">2026-11-17 02:03 UTC to 2026-11-19 02:03 UTC</span>' in dump
     assert "cannot be hot backed up since it has no SCSI controllers attached" in dom.text
     # the placement: before and after, one mark per VM, the off-owner ones before, the moved ones after
     pictures = {moment: figure(dump, moment) for moment in ("before", "after")}
@@ -158,7 +149,7 @@ def test_screenshots_are_the_page_not_a_blank(demo, tmp_path):
         if os.path.exists(target):
             os.remove(target)
     chromium(f"--screenshot={top}", "--window-size=1280,2000", f"file://{page}", tmp_path=tmp_path)
-    chromium(f"--screenshot={whole}", "--window-size=1280,6000", f"file://{page}", tmp_path=tmp_path)
+    chromium(f"--screenshot={whole}", "--window-size=1280,8000", f"file://{page}", tmp_path=tmp_path)
 
     with Image.open(top) as image:
         assert image.size == (1280, 2000)
@@ -169,7 +160,7 @@ def test_screenshots_are_the_page_not_a_blank(demo, tmp_path):
         assert colors_near(rgb, (0x22, 0x99, 0x54)) > 50  # the passed card
     with Image.open(whole) as image:
         rgb = image.convert("RGB")
-        bottom = rgb.crop((0, 5800, 1280, 6000))
+        bottom = rgb.crop((0, 7800, 1280, 8000))
         assert bottom.getcolors() == [(1280 * 200, (255, 255, 255))]  # the whole page is in the picture
         # the placement picture: 2 x 30 marks, 8 off their owner before, the owner cells tinted
         assert colors_near(rgb, (0x27, 0xAE, 0x60), 12) > 2500  # VMs on their CSV owner

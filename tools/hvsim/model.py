@@ -8,6 +8,7 @@ when the operation marked it changed.
 """
 import contextlib
 import copy
+import datetime
 import fcntl
 import json
 import os
@@ -65,6 +66,8 @@ def validate(data, source="model"):
             raise ModelError(f"{source}: duplicate node name '{node['name']}' (nodes[{seen_nodes[key]}] and "
                              f"nodes[{index}]; names are case-insensitive)")
         seen_nodes[key] = index
+        _validate_node_events(node, f"{source}: nodes[{index}] ({node['name']})")
+    _validate_time(data.get("clock"), f"{source}: clock", optional=True)
 
     vms = data.get("vms", [])
     if vms is None:
@@ -111,21 +114,71 @@ def validate(data, source="model"):
     return data
 
 
+# The keys of one ``nodes[].events`` entry and the types each may have (docs/hvsim.md, "Events").
+EVENT_KEYS = {"log": (str,), "id": (int,), "time": (str, datetime.datetime), "provider": (str,), "level": (int,),
+              "message": (str,), "vm_id": (str,), "unreadable": (str,)}
+
+
+def _mappings(entries, where, known):
+    """``(label, entry)`` for each entry of a list of mappings whose keys are all in ``known``; raises
+    :class:`ModelError` naming the first that is not."""
+    if not isinstance(entries, list):
+        raise ModelError(f"{where} must be a list of mappings, got {entries!r}")
+    for index, entry in enumerate(entries):
+        at = f"{where}[{index}]"
+        if not isinstance(entry, dict):
+            raise ModelError(f"{at} must be a mapping, got {entry!r}")
+        unknown = next((key for key in entry if key not in known), None)
+        if unknown is not None:
+            raise ModelError(f"{at}: unknown key '{unknown}' (known: {', '.join(known)})")
+        yield at, entry
+
+
+def _validate_time(value, where, optional=False):
+    """An ISO 8601 time with a zone (``2026-11-20T06:00:00Z``), as text or as YAML reads it (a datetime)."""
+    if value is None and optional:
+        return
+    if isinstance(value, datetime.datetime):
+        return
+    if isinstance(value, str):
+        try:
+            moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return
+    raise ModelError(f"{where} must be an ISO 8601 time with a zone, such as '2026-11-20T06:00:00Z', got {value!r}")
+
+
+def _validate_node_events(node, where):
+    """``nodes[].events``: a list of ``{log, id, time, provider?, level?, message?, vm_id?, unreadable?}``;
+    ``nodes[].missing_event_logs``: a list of log names."""
+    missing = node.get("missing_event_logs")
+    if missing is not None and (not isinstance(missing, list) or not all(isinstance(m, str) and m for m in missing)):
+        raise ModelError(f"{where}: missing_event_logs must be a list of event log names, got {missing!r}")
+    events = node.get("events")
+    if events is None:
+        return
+    for at, event in _mappings(events, f"{where}: events", EVENT_KEYS):
+        for key, value in event.items():
+            kinds = EVENT_KEYS[key]
+            if key == "time":
+                _validate_time(value, f"{at}.time")
+            elif value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+                raise ModelError(f"{at}.{key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+        for key in ("log", "id", "time"):
+            if event.get(key) in (None, ""):
+                raise ModelError(f"{at} needs '{key}'")
+
+
 def _validate_cmdlet_faults(entries, source):
     """``faults.cmdlets``: a list of ``{cmdlet, node?, module?, vm?, after?, times?, message?, ignore?,
     property?}``."""
     if entries is None:
         return
-    if not isinstance(entries, list):
-        raise ModelError(f"{source}: faults.cmdlets must be a list of mappings, got {entries!r}")
-    for index, entry in enumerate(entries):
-        where = f"{source}: faults.cmdlets[{index}]"
-        if not isinstance(entry, dict):
-            raise ModelError(f"{where} must be a mapping, got {entry!r}")
+    for where, entry in _mappings(entries, f"{source}: faults.cmdlets", CMDLET_FAULT_KEYS):
         for key, value in entry.items():
-            kind = CMDLET_FAULT_KEYS.get(key)
-            if kind is None:
-                raise ModelError(f"{where}: unknown key '{key}' (known: {', '.join(CMDLET_FAULT_KEYS)})")
+            kind = CMDLET_FAULT_KEYS[key]
             if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ModelError(f"{where}.{key} must be an integer >= 0, got {value!r}")
             if kind is not int and not isinstance(value, kind):

@@ -246,7 +246,7 @@ def build():
         "access": [ace(vm_sid(granted["id"]), "FullControl", inheritance="ObjectInherit")] + volume_acl(inherited=True),
     }
 
-    return {
+    data = {
         "credentials": {"username": "hvadmin", "password": "hvsim-Passw0rd"},
         "cluster": {
             "name": CLUSTER,
@@ -260,6 +260,97 @@ def build():
         "accounts": {name: f"{DOMAIN_SID}-{rid}" for name, rid in ACCOUNTS.items()},
         "faults": {"latency_ms": 0, "fail_nth": 0, "drop_nth": 0},
     }
+    plant_backup_drift(data)
+    return data
+
+
+# --- the drift a backup readiness audit finds in the event logs and elsewhere --------------------------------
+
+# Configuration versions: below 6.2 a VM has no production checkpoints, below 8.0 no resilient change tracking.
+OLD_VERSIONS = {"BUILD01": "5.0", "PRINT01": "7.0"}
+# The backup account is denied (0), not just missing, on this node.
+NODE_DENYING_BACKUP_ACCOUNT = "HV02"
+VM_WITHOUT_SCSI_EVENTS = "LEGACY-ERP"
+GUEST_WITHOUT_ACE = "GC-SQL-N2"
+VM_WITH_FULL_GUEST_DISK = "APP01"   # its in-guest shadow copy failed: an event no check explains
+LOG_VMMS = "Microsoft-Windows-Hyper-V-VMMS-Admin"
+
+
+def _at(days, hour, minute, second):
+    """A time ``days`` before the reference day, at the given time of day (nightly backups run at 02:00)."""
+    day = REFERENCE_TIME.replace(hour=0, minute=0, second=0) - timedelta(days=days)
+    return iso(day.replace(hour=hour, minute=minute, second=second))
+
+
+def _backup_events(by_name):
+    """``{node: [events]}``: what the last nights' backup jobs left in the event logs."""
+    legacy, guest, app = by_name[VM_WITHOUT_SCSI_EVENTS], by_name[GUEST_WITHOUT_ACE], by_name[VM_WITH_FULL_GUEST_DISK]
+    no_scsi = ("The virtual machine '{name}' cannot be hot backed up since it has no SCSI controllers attached. Please "
+               "add one or more SCSI controllers to the virtual machine before performing a backup. (Virtual machine "
+               "ID {id})")
+    events = {node: [] for node in NODES}
+    # 10103 for the VM without a SCSI controller: three nights in the window, one long before it.
+    for days, (minute, second) in ((3, (3, 11)), (2, (4, 2)), (1, (3, 47)), (18, (2, 58))):
+        events[legacy["node"]].append({"log": LOG_VMMS, "id": 10103, "time": _at(days, 2, minute, second), "level": 2,
+                                       "message": no_scsi.format(name=legacy["name"], id=legacy["id"].upper()),
+                                       "vm_id": legacy["id"]})
+    # 19100 for the guest cluster node whose account lacks (OI)F: the VM ID only in the message.
+    for days, (minute, second) in ((2, (41, 9)), (1, (39, 55))):
+        events[guest["node"]].append({
+            "log": LOG_VMMS, "id": 19100, "time": _at(days, 2, minute, second), "level": 2,
+            "message": f"'{guest['name']}' background disk merge failed to complete: General access denied error "
+                       f"(0x80070005). (Virtual machine ID {guest['id'].upper()})"})
+    # 8194 on the node whose VssAccessControl lacks the backup account.
+    for days, (minute, second) in ((3, (0, 31)), (2, (0, 29)), (1, (0, 33))):
+        events[NODE_WITHOUT_BACKUP_ACCOUNT].append({
+            "log": "Application", "provider": "VSS", "id": 8194, "time": _at(days, 2, minute, second), "level": 2,
+            "message": "Volume Shadow Copy Service error: Unexpected error querying for the IVssWriterCallback "
+                       "interface.  hr = 0x80070005, Access is denied.\r\n. This is often caused by incorrect security "
+                       "settings in either the writer or requestor process.\r\n\r\nOperation:\r\n   Gathering Writer "
+                       "Data\r\n\r\nContext:\r\n   Writer Class Id: {e8132975-6f93-4464-a53e-1050253ae220}\r\n   "
+                       "Writer Name: System Writer\r\n   Writer Instance ID: "
+                       f"{{{guid('writer-instance', NODE_WITHOUT_BACKUP_ACCOUNT, 'System Writer')}}}"})
+    # 10102: the shadow copy inside a guest failed (a full guest volume); no check of the host explains it.
+    events[app["node"]].append({
+        "log": LOG_VMMS, "id": 10102, "time": _at(1, 2, 12, 40), "level": 2,
+        "message": f"Failed to create the volume shadow copy inside of virtual machine '{app['name']}'. (Virtual "
+                   f"machine ID {app['id'].upper()})", "vm_id": app["id"]})
+    return events
+
+
+def plant_backup_drift(data):
+    """Old configuration versions, a denied backup account and the events of the last nights' failed backups;
+    the hosts' clock is the reference time, so the events stay recent whenever the demo runs."""
+    by_name = {vm["name"]: vm for vm in data["vms"]}
+    for name, version in OLD_VERSIONS.items():
+        by_name[name]["version"] = version
+    for node in data["nodes"]:
+        if node["name"] == NODE_DENYING_BACKUP_ACCOUNT:
+            node["vss_access_control"] = {BACKUP_ACCOUNT: 0}
+    events = _backup_events(by_name)
+    for node in data["nodes"]:
+        node["events"] = events[node["name"]]
+    data["clock"] = iso(REFERENCE_TIME)
+
+
+def backup_drift_lines(data):
+    """Comment lines for the drift :func:`plant_backup_drift` planted, computed from ``data``."""
+    old = [f"{vm['name']} ({vm['version']})" for vm in data["vms"] if vm["version"] in ("5.0", "6.0", "7.0", "7.1")]
+    denied = [n["name"] for n in data["nodes"] if n["vss_access_control"].get(BACKUP_ACCOUNT) == 0]
+    names = {vm["id"]: vm["name"] for vm in data["vms"]}
+    lines = [f"- configuration version below 8.0 (below 6.2: no production checkpoints): {', '.join(old) or 'none'}",
+             f"- {BACKUP_ACCOUNT} denied (0) under VssAccessControl on: {', '.join(denied) or 'none'}",
+             f"- backup events in the logs (the hosts' clock is {data['clock']}):"]
+    for node in data["nodes"]:
+        counts = {}
+        for event in node.get("events") or []:
+            about = names.get(event.get("vm_id")) or next((name for vm_id, name in names.items()
+                                                           if vm_id.upper() in event.get("message", "")), None)
+            key = f"{event['id']}" + (f" {about}" if about else "")
+            counts[key] = counts.get(key, 0) + 1
+        if counts:
+            lines.append(f"    {node['name']}: " + ", ".join(f"{key} x{n}" for key, n in counts.items()))
+    return lines
 
 
 def drift_summary(data):
@@ -283,7 +374,7 @@ def drift_summary(data):
     off_owner = [vm for vm in vms if owner_of(vm) not in (None, vm["node"])]
     no_backup = [vm for vm in vms if not vm["backup_integration"]["enabled"]]
     recovery = [vm for vm in vms if any(cp["type"] == "Recovery" for cp in vm["checkpoints"])]
-    lacking = [n["name"] for n in data["nodes"] if n["vss_access_control"].get(BACKUP_ACCOUNT) != 1]
+    lacking = [n["name"] for n in data["nodes"] if n["vss_access_control"].get(BACKUP_ACCOUNT) not in (0, 1)]
     stuck = [f"{n['name']} ('{w['name']}' [{w['state']}], {w['last_error']})" for n in data["nodes"]
              for w in n["vss_writers"] if w["state"] != 1]
     shared = sorted({d["path"] for vm in vms for d in vm["hard_disks"] if d["shared"]})
@@ -311,6 +402,7 @@ def drift_summary(data):
         f"- guest cluster {', '.join(vm['name'] for vm in gc_vms)} shares {', '.join(shared)};",
         f"  (OI)F for NT VIRTUAL MACHINE\\<id> on the folder: granted to {', '.join(granted) or 'none'}, "
         f"missing for {', '.join(missing) or 'none'}",
+        *backup_drift_lines(data),
         f"Times are relative to {iso(REFERENCE_TIME)}.",
     ]
     return lines

@@ -34,23 +34,43 @@ Hyper-V and Windows behaviour modelled here:
 - ``vssadmin list writers`` output is returned as text; when it fails (model ``vssadmin_error``), its
   output is returned and a warning says so.
 
+- ``events``: ``Get-WinEvent -FilterHashtable @{LogName; ProviderName; Id; StartTime} -MaxEvents N``, one
+  call per log asked, against the node's ``events`` (docs/hvsim.md, "Events"). As the cmdlet does
+  (https://learn.microsoft.com/powershell/module/microsoft.powershell.diagnostics/get-winevent): log and
+  provider names are compared without regard to case; an event matches when its log, provider and ID are
+  among those asked and it was logged at StartTime or later; events come newest first, at most MaxEvents.
+  A log the node lacks (``missing_event_logs``) writes the error 'NoMatchingLogsFound', nothing matching
+  'NoMatchingEventsFound' (PowerShell's GetEventCommand); the .ps1 takes both as an answer, not a failure.
+  An event with ``unreadable`` is one the reader cannot read: it is left out and its log is 'partial'. A
+  ``faults.cmdlets`` entry for Get-WinEvent fails the call of that log ('failed', with a warning). The
+  hosts' clock is the model's ``clock`` when it has one (the demo's world), else the real time.
+
 Model keys read beyond docs/hvsim.md's basics: ``nodes[].hyperv_module`` (false: the Hyper-V PowerShell
 module is not installed), ``nodes[].vssadmin_error`` (text vssadmin prints when it fails),
 ``nodes[].cluster_service``, ``nodes[].failover_clusters_module``, ``nodes[].set_vm_parameters``,
 ``folders[].denied``, ``cluster.parameters: null`` (no 'Virtual Machine Cluster WMI' resource).
 """
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 
 from hvsim import world
 from hvsim.ops import CmdletError, ModuleFail, operation, require_hyperv
 
-SUBSETS = ["cluster", "vms", "checkpoints", "vss_access_control", "vss_writers"]
+SUBSETS = ["cluster", "vms", "checkpoints", "vss_access_control", "vss_writers", "events"]
 SCHEMA = 1
 
 SPEC = {  # mirrors the $spec of plugins/modules/host_facts.ps1
     "options": {
         "gather_subset": {"type": "list", "elements": "str", "choices": list(SUBSETS), "default": list(SUBSETS)},
         "acl_paths": {"type": "list", "elements": "str", "default": []},
+        "events_days": {"type": "int", "default": 7},
+        "events_max": {"type": "int", "default": 200},
+        "event_queries": {"type": "list", "elements": "dict", "default": [], "options": {
+            "log_name": {"type": "str", "required": True},
+            "provider_name": {"type": "str"},
+            "ids": {"type": "list", "elements": "int", "required": True},
+            "names_vm": {"type": "bool", "default": False},
+        }},
     },
     "supports_check_mode": True,
 }
@@ -63,6 +83,7 @@ CMDLETS = (
     "Hyper-V\\Get-VM", "Hyper-V\\Get-VMScsiController", "Hyper-V\\Get-VMHardDiskDrive",
     "Hyper-V\\Get-VMIntegrationService", "Hyper-V\\Get-VMSnapshot",
     "Microsoft.PowerShell.Management\\Get-Item", "Microsoft.PowerShell.Security\\Get-Acl",
+    "Microsoft.PowerShell.Diagnostics\\Get-WinEvent",
 )
 
 # Read besides Get-ClusterGroup and Get-ClusterResource when the cluster subset is asked.
@@ -306,6 +327,114 @@ def _acl_path_error(item, node_name, problem):
             "connects with needs the right to read its permissions")
 
 
+# The provider that writes each log's events when the model does not name one.
+DEFAULT_PROVIDERS = {
+    "microsoft-windows-hyper-v-vmms-admin": "Microsoft-Windows-Hyper-V-VMMS",
+    "microsoft-windows-hyper-v-worker-admin": "Microsoft-Windows-Hyper-V-Worker",
+}
+MESSAGE_LIMIT = 2000
+_GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
+def _time(value):
+    """A model time (text or a YAML-parsed datetime) as an aware datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def host_clock(data):
+    """What Get-Date says on the hosts: the model's ``clock``, else the real time."""
+    return _time(data["clock"]) if data.get("clock") else datetime.now(timezone.utc)
+
+
+def _get_winevent(ctx, node, query, since, max_events):
+    """One ``Get-WinEvent -FilterHashtable`` call: ``(events newest first, error ids written)``, the events as
+    the model holds them. Raises CmdletError for a faults.cmdlets entry."""
+    ctx.cmdlet("Get-WinEvent")
+    log = query["log_name"].lower()
+    if log in {str(name).lower() for name in node.get("missing_event_logs") or []}:
+        return [], ["NoMatchingLogsFound"]
+    provider = (query.get("provider_name") or "").lower()
+    ids = set(query["ids"])
+    found = []
+    for event in node.get("events") or []:
+        if str(event["log"]).lower() != log or event["id"] not in ids or _time(event["time"]) < since:
+            continue
+        writer = event.get("provider") or DEFAULT_PROVIDERS.get(log) or ""
+        if provider and writer.lower() != provider:
+            continue
+        found.append(event)
+    found.sort(key=lambda e: _time(e["time"]), reverse=True)  # newest first, as without -Oldest
+    found = found[:max_events]
+    return found, ([] if found else ["NoMatchingEventsFound"])
+
+
+def _event_facts(event, query):
+    """One event as the .ps1 reports it."""
+    log_key = str(event["log"]).lower()
+    message = str(event.get("message") or "").strip()
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT] + "..."
+    vm_id = None
+    if query.get("names_vm"):
+        if event.get("vm_id"):
+            vm_id = str(event["vm_id"]).lower()  # the event data's VmId
+        else:
+            found = _GUID.findall(message)  # the last GUID: Hyper-V's messages end with the VM ID
+            vm_id = found[-1].lower() if found else None
+    return {
+        "LogName": event["log"],
+        "ProviderName": event.get("provider") or DEFAULT_PROVIDERS.get(log_key),
+        "Id": int(event["id"]),
+        "Level": int(event.get("level", 2)),
+        "TimeCreated": _iso(event["time"]),
+        "Message": message,
+        "VMId": vm_id,
+    }
+
+
+def _read_events(ctx, node, params):
+    """``(events, event_logs)``: the .ps1's events section, one Get-WinEvent call per query."""
+    options = SPEC["options"]
+    days = params.get("events_days", options["events_days"]["default"])
+    maximum = params.get("events_max", options["events_max"]["default"])
+    node_name = node["name"].upper()
+    if days < 1 or maximum < 1:
+        raise ModuleFail(f"host_facts: events_days ({days}) and events_max ({maximum}) must be at least 1")
+    until = host_clock(ctx.data)
+    since = until - timedelta(days=days)
+    events, logs = [], []
+    for query in params.get("event_queries") or []:
+        log = {"log": query["log_name"], "provider": query.get("provider_name"), "ids": list(query["ids"]),
+               "status": "read", "count": 0, "truncated": False, "error": None}
+        logs.append(log)
+        try:
+            found, errors = _get_winevent(ctx, node, query, since, maximum + 1)
+        except CmdletError as err:
+            log.update(status="failed", error=str(err))
+            ctx.warn(f"host_facts: reading the event log '{query['log_name']}' on {node_name} failed, so its events "
+                     f"are not reported: {err}")
+            continue
+        if "NoMatchingLogsFound" in errors:
+            log["status"] = "missing"
+        if len(found) > maximum:
+            log["truncated"] = True
+            found = found[:maximum]
+        problems = []
+        for event in found:
+            if event.get("unreadable"):
+                problems.append(str(event["unreadable"]))
+                continue
+            events.append(_event_facts(event, query))
+            log["count"] += 1
+        if problems:
+            log.update(status="partial" if log["count"] else "failed", error=problems[0])
+            ctx.warn(f"host_facts: {len(problems)} error(s) reading the event log '{query['log_name']}' on {node_name}; "
+                     f"an event that could not be read is left out: {problems[0]}")
+    return events, {"days": days, "since": _iso(since), "until": _iso(until), "max_per_log": maximum, "logs": logs}
+
+
 def _cluster(ctx, node, subset):
     """``(cluster facts or None, whether AntiAffinityClassNames could be read)``, as the .ps1 decides."""
     node_name = node["name"].upper()
@@ -376,6 +505,8 @@ def host_facts(ctx, params):
             ctx.warn(f"host_facts: vssadmin list writers failed on {node_name}; vss_writers_text holds its output")
         else:
             facts["vss_writers_text"] = world.render_vssadmin(node.get("vss_writers") or [])
+    if "events" in subset:
+        facts["events"], facts["event_logs"] = _read_events(ctx, node, params)
     if folders:
         resolver = world.Resolver(data, node_name)
         facts["acls"] = [_acl(resolver, item, spec) for item, spec in folders]

@@ -9,6 +9,7 @@ from tests.unit.factsdata import node, vm
 
 cluster_view = ClusterViewFilters().filters()["cluster_view"]
 readiness = ReadinessFilters().filters()["readiness"]
+readiness_report = ReadinessFilters().filters()["readiness_report"]
 vm_sid = SidFilters().filters()["vm_sid"]
 vss_writers = VssFilters().filters()["vss_writers"]
 
@@ -38,9 +39,40 @@ def test_vss_writers_filter_rejects_non_text():
 def test_readiness_filter():
     view = cluster_view([node("HV01", [vm("A", CheckpointType="Standard")]), node("HV02", [])])
     report = readiness(view, now="2026-11-23T12:00:00Z")
+    assert list(report) == ["findings", "checked", "summary", "lines"]
     assert [f["target"] for f in report["findings"]] == ["A"]
-    assert report["summary"]["total"] == 1
+    assert report["checked"]["checkpoint_type"] == ["A"]
+    assert report["summary"]["total"] == 1 and report["summary"]["passed"] == report["summary"]["checks"] - 1
     assert report["lines"][-1] == "1 findings: 1 errors, 0 warnings, 0 info"
+
+
+def test_readiness_report_filter_renders_every_format():
+    before = cluster_view([node("HV01", [vm("A", CheckpointType="Standard", volume=2)]), node("HV02", [])])
+    after = cluster_view([node("HV01", []), node("HV02", [vm("A", CheckpointType="Standard", volume=2)])])
+    document = readiness_report(after, before=before, now="2026-11-23T12:00:00Z", policy={"vss_accounts": ["LAB\\x"]})
+    assert document["generated"] == "2026-11-23T12:00:00Z"
+    assert document["policy"]["vss_accounts"] == ["LAB\\x"]
+    assert document["placement"]["after"] is not None
+    assert [f["check"] for f in document["findings"]] == ["checkpoint_type", "vss_access_control", "vss_access_control"]
+    assert readiness_report(after, format="html", now="2026-11-23T12:00:00Z").startswith("<!DOCTYPE html>")
+    assert readiness_report(after, format="markdown", now="2026-11-23T12:00:00Z").startswith("# Hyper-V backup readiness")
+    assert '"title": "Hyper-V backup readiness"' in readiness_report(after, format="json", now="2026-11-23T12:00:00Z")
+    junit = readiness_report(after, format="junit", now="2026-11-23T12:00:00Z", threshold="warning", title="T")
+    assert junit.startswith('<?xml version="1.0" encoding="UTF-8"?>') and 'name="T"' in junit
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"format": "pdf"}, "readiness_report: format='pdf' is not one of json, markdown, html, junit, document"),
+    ({"threshold": "fatal"}, "readiness_report: threshold='fatal' is not one of error, warning, info"),
+    ({"before": [1]}, "readiness_report: expected before to be the output of hyperv.backup.cluster_view .*got a list$"),
+    ({"policy": {"vss_accounts": "LAB\\x"}}, "readiness_report: policy.vss_accounts: 'LAB.*x' is a string"),
+    ({"generated": "today"}, "readiness_report: generated='today' is not an ISO 8601 time"),
+    ({"now": "2026-11-23T12:00:00"}, "readiness_report: now=.* has no time zone"),
+])
+def test_readiness_report_bad_arguments(args, message):
+    view = cluster_view([node("HV01", [])])
+    with pytest.raises(AnsibleFilterError, match=message):
+        readiness_report(view, **args)
 
 
 @pytest.mark.parametrize(

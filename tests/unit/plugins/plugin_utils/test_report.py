@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils import _report
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import cluster_view
-from ansible_collections.hyperv.backup.plugins.plugin_utils._readiness import assess, format_report, summarize
+from ansible_collections.hyperv.backup.plugins.plugin_utils._readiness import evaluate, format_report, summarize
 from tests.htmldom import Dom, figure
 from tests.unit.factsdata import node, vm
 
@@ -30,9 +30,9 @@ def small_view(*extra_vms):
 
 def small_report(view=None, **kwargs):
     view = view or small_view()
-    findings = [_report.finding_from_legacy(f, view) for f in assess(view, None, NOW)]
+    result = evaluate(view, kwargs.get("policy"), NOW)
     kwargs.setdefault("generated", NOW)
-    return _report.build_report(view, findings, _report.legacy_checked(view), **kwargs)
+    return _report.build_report(view, result["findings"], result["checked"], **kwargs)
 
 
 def new_finding(check, code, severity, name, kind="vm", node_name="HV01", **extra):
@@ -109,57 +109,35 @@ def test_checked_lists_every_object_evaluated_and_those_with_findings():
     assert report["summary"]["checks"] == 3 and report["summary"]["passed"] == 2
 
 
-def test_legacy_checked_follows_the_policy():
+def test_the_findings_engine_gives_the_documented_shape_and_every_object_it_checked():
     view = small_view()
-    names = sorted(v["Name"] for v in view["vms"])
-    checked = _report.legacy_checked(view)
-    assert sorted(checked["checkpoint_type"]) == names
-    assert checked["config_store_root_path"] == ["HVC01"]
-    assert checked["node_state"] == ["HV01", "HV02"]
-    assert "vss_access_control" not in checked
-    checked = _report.legacy_checked(view, {"vss_accounts": ["LAB\\x"], "vm_on_csv_owner": False, "automatic_checkpoints": True})
-    assert checked["vss_access_control"] == ["HV01", "HV02"]
-    assert "csv_placement" not in checked and "automatic_checkpoints" not in checked
-
-
-def test_findings_from_legacy_get_code_object_impact_errors_and_a_structured_fix():
-    view = small_view()
-    by_check = {f["check"]: f for f in (_report.finding_from_legacy(f, view) for f in assess(view, None, NOW))}
-    scsi = by_check["scsi_controller"]
+    result = evaluate(view, None, NOW)
+    report = _report.build_report(view, result["findings"], result["checked"], generated=NOW)
+    scsi = next(f for f in report["findings"] if f["check"] == "scsi_controller")
     assert scsi["code"] == "scsi_controller.missing"
     assert scsi["object"] == {"kind": "vm", "name": HOSTILE_MD, "id": vm(HOSTILE_MD)["Id"], "node": "HV01"}
     assert scsi["errors"] == [{"source": "Hyper-V-VMMS", "id": 10103}]
-    assert "10103" in scsi["impact"]
     assert scsi["fix"]["module"] == "hyperv.backup.scsi_controller"
-    assert scsi["fix"]["role"] == "hyperv.backup.scsi_controllers"
     assert scsi["evidence"] is None
-    placement = by_check["csv_placement"]
-    assert placement["fix"] == {"text": "live-migrate to HV02 or move the volume to HV01", "module": None, "role": None, "command": None}
-
-    acl_info = _report.finding_from_legacy({"check": "vhd_set_acl", "severity": "info", "target": "C:\\X",
-                                            "node": None, "message": "ACL not read", "fix": "host_facts acl_paths"})
-    assert acl_info["code"] == "vhd_set_acl.not_read" and acl_info["errors"] == [] and acl_info["fix"]["command"] is None
-    acl = _report.finding_from_legacy({"check": "vhd_set_acl", "severity": "error", "target": "C:\\X", "node": None,
-                                       "message": "no Full Control", "fix": 'icacls "C:\\X" /grant *S-1-5-83-1-1-2-3-4:(OI)F'})
-    assert acl["object"]["kind"] == "folder" and acl["object"]["id"] is None
-    assert acl["fix"]["command"] == 'icacls "C:\\X" /grant *S-1-5-83-1-1-2-3-4:(OI)F'
-    assert acl["errors"] == [{"source": "Hyper-V-VMMS", "id": 19100}]
+    names = sorted((v["Name"] for v in view["vms"]), key=str.casefold)
+    assert report["checked"]["checkpoint_type"] == names
+    assert report["checked"]["node_state"] == ["HV01", "HV02"]
+    assert "vss_access_control" not in report["checked"]  # no account named: not checked
 
 
-def test_build_report_takes_legacy_findings_as_they_are():
-    view = small_view()
-    legacy = assess(view, None, NOW)
-    assert _report.build_report(view, legacy, generated=NOW) == _report.build_report(
-        view, [_report.finding_from_legacy(f, view) for f in legacy], generated=NOW)
+def test_a_finding_without_an_object_is_refused_naming_it():
+    with pytest.raises(_report.ReportError, match=r"finding 0 \(scsi_controller\) has no object name"):
+        _report.build_report(small_view(), [{"check": "scsi_controller", "severity": "error", "target": "X"}],
+                             generated=NOW)
 
 
 def test_building_a_report_leaves_the_findings_for_the_text_report_as_they_were():
     view = small_view()
-    legacy = assess(view, None, NOW)
-    kept = copy.deepcopy(legacy)
-    _report.build_report(view, legacy, generated=NOW)
-    assert legacy == kept
-    lines = format_report(legacy, summarize(legacy), view)
+    findings = evaluate(view, None, NOW)["findings"]
+    kept = copy.deepcopy(findings)
+    _report.build_report(view, findings, generated=NOW)
+    assert findings == kept
+    lines = format_report(findings, summarize(findings), view)
     assert any("WEB01 on HV01: checkpoint type is Standard" in line for line in lines)
     assert lines[-1] == "3 findings: 2 errors, 1 warnings, 0 info"
 
@@ -232,7 +210,7 @@ def test_markdown_has_the_summary_and_findings_grouped_by_severity_then_check():
     assert "| `checkpoint_type` | 1 | 0 | 0 | 4 | 3 |" in text
     assert text.index("## Errors (2)") < text.index("### `checkpoint_type` (1)") < text.index("### `scsi_controller` (1)") \
         < text.index("## Warnings (1)") < text.index("### `csv_placement` (1)") < text.index("## Placement")
-    assert "- **WEB01** (vm, on HV01) `checkpoint_type.not_production`: checkpoint type is Standard" in text
+    assert "- **WEB01** (vm, on HV01) `checkpoint_type.not_compliant`: checkpoint type is Standard" in text
     assert "  - Fix: hyperv.backup.scsi\\_controller (the VM must be off to add one); module `hyperv.backup.scsi_controller`" in text
     assert "  - Evidence: events not read" in text
     assert "VMs off their CSV owner: 1 of 4." in text
@@ -309,9 +287,9 @@ def test_html_has_summary_findings_by_severity_and_the_checks():
     cards = [a["class"] for a in dom.find("div", "card")]
     assert cards == ["card error", "card warning", "card info zero", "card passed"]
     assert [a["id"] for a in dom.find("article", "group")] == [
-        "checkpoint_type.not_production", "scsi_controller.missing", "csv_placement.off_owner"]
+        "checkpoint_type.not_compliant", "scsi_controller.missing", "csv_placement.off_owner"]
     assert [r["data-check"] for r in dom.find("tr", "finding")] == ["checkpoint_type", "scsi_controller", "csv_placement"]
-    assert "the backup cannot hot-add its recovery disk: the VM cannot be hot backed up (VMMS event 10103)" in text
+    assert "the backup hot-adds a recovery disk to the running VM; without a SCSI controller it cannot" in text
     assert "Hyper-V-VMMS 10103" in text and "hyperv.backup.scsi_controllers" in text
     page = _report.to_html(report)
     assert page.index('<section class="severity error">') < page.index('<section class="severity warning">') \
@@ -384,7 +362,7 @@ def test_html_placement_before_and_after_side_by_side_marks_moved_vms():
     after = cluster_view([node("HV01", [vm("WEB01", CheckpointType="Standard"),
                                         vm(HOSTILE_MD, Generation=1, ScsiControllers=[], node_state="Off")]),
                           node("HV02", moved)])
-    report = _report.build_report(after, assess(after, None, NOW), before_view=before, generated=NOW)
+    report = _report.build_report(after, evaluate(after, None, NOW)["findings"], before_view=before, generated=NOW)
     assert report["placement"]["before"] == _report.placement_snapshot(before)
     assert report["placement"]["after"] == _report.placement_snapshot(after)
     page = _report.to_html(report)
@@ -416,10 +394,11 @@ def test_junit_one_case_per_check_and_object_errors_fail():
     failure = cases[("checkpoint_type", "WEB01")].result[0]
     assert type(failure).__name__ == "Failure"
     assert failure.message.startswith("checkpoint type is Standard")
-    assert failure.type == "checkpoint_type.not_production"
+    assert failure.type == "checkpoint_type.not_compliant"
     assert "impact: the backup takes a saved-state" in failure.text
     assert "fix: hyperv.backup.checkpoint_type with checkpoint_type=Production" in failure.text
-    assert "evidence: events not read" in failure.text
+    assert "evidence: no event shows this" in failure.text  # a checkpoint type leads to no logged error
+    assert "evidence: events not read" in cases[("scsi_controller", HOSTILE_MD)].result[0].text
     assert cases[("checkpoint_type", "SQL01")].result == []
     # below the threshold a warning passes and says why in system-out
     warned = cases[("csv_placement", HOSTILE_HTML)]
