@@ -1,10 +1,11 @@
 """What ``hyperv.backup.host_facts`` gathers: the subsets and the user's ``gather_subset`` forms."""
 
 # The order is the order in which they are reported.
-SUBSETS = ("cluster", "vms", "checkpoints", "vss_access_control", "vss_writers")
+SUBSETS = ("cluster", "vms", "checkpoints", "vss_access_control", "vss_writers", "vhd_set_acls")
 
-# Subsets that only make sense with another one.
-REQUIRES = {"checkpoints": "vms"}
+# Subsets that only make sense with another one. vhd_set_acls reads the ACLs of the folders that hold the
+# VHD Set (.vhds) files of this node's VMs, so it needs the VMs.
+REQUIRES = {"checkpoints": "vms", "vhd_set_acls": "vms"}
 
 
 class GatherSubsetError(ValueError):

@@ -409,6 +409,21 @@ def normalize_path(path):
     return ("\\\\" + body) if unc else body
 
 
+def directory_name(path):
+    """``[System.IO.Path]::GetDirectoryName``: the folder that holds ``path`` (``C:\\a\\b.vhds`` -> ``C:\\a``,
+    ``C:\\b.vhds`` -> ``C:\\``, ``\\\\srv\\share\\b.vhds`` -> ``\\\\srv\\share``), separators as
+    backslashes; None for a root (https://learn.microsoft.com/dotnet/api/system.io.path.getdirectoryname)."""
+    text = normalize_path(path)
+    head, sep, _ = text.rpartition("\\")
+    if not sep or text == head + sep:
+        return None
+    if len(head) == 2 and head[1] == ":":
+        return head + "\\"
+    if text.startswith("\\\\") and head.count("\\") < 3:
+        return None  # \\server\share is a root
+    return head
+
+
 def path_key(path):
     """The case-insensitive comparison key of a Windows path."""
     return normalize_path(path).upper()

@@ -28,6 +28,9 @@ Hyper-V and Windows behaviour modelled here:
   RSAT-Clustering-PowerShell feature), asking for the cluster fails naming the feature.
 - ``acl_paths``: a folder the session may not read (``folders[].denied``) is access denied, not missing;
   a UNC path served by another machine is behind the double hop (:func:`hvsim.world.read_folder`).
+- ``vhd_set_acls``: the folders that hold the VHD Set files of this node's VMs are the disks' folders as
+  ``[System.IO.Path]::GetDirectoryName`` gives them (:func:`hvsim.world.directory_name`); each is read as an
+  ``acl_paths`` item is, but one that cannot be read is a warning and is left out, not a failed node.
 - ``Get-Acl`` returns the owner and the access rules, explicit and inherited; ``IdentityReference`` is
   translated on this host and stays the SID where it does not resolve (``NT VIRTUAL MACHINE\\<GUID>``
   elsewhere than on the VM's host). See :mod:`hvsim.world`.
@@ -44,7 +47,7 @@ from datetime import datetime, timezone
 from hvsim import world
 from hvsim.ops import CmdletError, ModuleFail, operation, require_hyperv
 
-SUBSETS = ["cluster", "vms", "checkpoints", "vss_access_control", "vss_writers"]
+SUBSETS = ["cluster", "vms", "checkpoints", "vss_access_control", "vss_writers", "vhd_set_acls"]
 SCHEMA = 1
 
 SPEC = {  # mirrors the $spec of plugins/modules/host_facts.ps1
@@ -295,15 +298,38 @@ def _acl(resolver, asked, spec):
     return {"Path": asked, "Owner": resolver.translate(owner), "OwnerSid": owner, "Access": access}
 
 
-def _acl_path_error(item, node_name, problem):
-    """The module's message for an ``acl_paths`` item that cannot be read (see ``world.read_folder``)."""
+def _acl_path_error(item, node_name, problem, what="acl_paths item"):
+    """The module's message for a folder (``what``: an ``acl_paths`` item, a VHD Set folder) that cannot be
+    read (see ``world.read_folder``)."""
     kind, message = problem
     if world.unc_root(item) is not None and kind != "missing":
-        return (f"host_facts: acl_paths item '{item}' cannot be read from {node_name}: {message} {DOUBLE_HOP}")
+        return (f"host_facts: {what} '{item}' cannot be read from {node_name}: {message} {DOUBLE_HOP}")
     if kind == "missing":
-        return f"host_facts: acl_paths item '{item}' does not exist on {node_name}"
-    return (f"host_facts: acl_paths item '{item}' cannot be read on {node_name}: {message} The account Ansible "
+        return f"host_facts: {what} '{item}' does not exist on {node_name}"
+    return (f"host_facts: {what} '{item}' cannot be read on {node_name}: {message} The account Ansible "
             "connects with needs the right to read its permissions")
+
+
+def _vhd_set_folders(ctx, node_name, vms, already):
+    """``vhd_set_acls``: ``[(folder, spec)]`` of the folders that hold a VHD Set file of a VM of this node, each
+    once (paths compare without regard to case), sorted, leaving out those in ``already`` (read for
+    ``acl_paths``). A folder that cannot be read is a warning: it was not asked for by name."""
+    folders = {}
+    for vm in vms:
+        for disk in vm.get("HardDisks") or []:
+            if disk.get("IsVhdSet"):
+                folder = world.directory_name(disk["Path"])
+                folders.setdefault(world.path_key(folder), folder)
+    read = []
+    for key in sorted(folders):
+        if key in already:
+            continue
+        spec, problem = world.read_folder(ctx.data, node_name, folders[key])
+        if problem:
+            ctx.warn(f"{_acl_path_error(folders[key], node_name, problem, 'VHD Set folder')}; its ACL is left out of acls")
+            continue
+        read.append((folders[key], spec))
+    return read
 
 
 def _cluster(ctx, node, subset):
@@ -348,6 +374,8 @@ def host_facts(ctx, params):
     subset = [s for s in SUBSETS if s in asked]
     if "checkpoints" in asked and "vms" not in asked:
         raise ModuleFail("host_facts: gather_subset 'checkpoints' needs 'vms'")
+    if "vhd_set_acls" in asked and "vms" not in asked:
+        raise ModuleFail("host_facts: gather_subset 'vhd_set_acls' needs 'vms'")
     require_hyperv(ctx, "host_facts")
 
     acl_paths = list(params.get("acl_paths") or [])
@@ -376,7 +404,9 @@ def host_facts(ctx, params):
             ctx.warn(f"host_facts: vssadmin list writers failed on {node_name}; vss_writers_text holds its output")
         else:
             facts["vss_writers_text"] = world.render_vssadmin(node.get("vss_writers") or [])
-    if folders:
+    if "vhd_set_acls" in subset:
+        folders += _vhd_set_folders(ctx, node_name, facts["vms"], {world.path_key(item) for item, _ in folders})
+    if folders or "vhd_set_acls" in subset:
         resolver = world.Resolver(data, node_name)
         facts["acls"] = [_acl(resolver, item, spec) for item, spec in folders]
     return {"changed": False, "ansible_facts": {"hyperv_backup": facts}}
