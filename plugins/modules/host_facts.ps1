@@ -96,21 +96,6 @@ function Get-Group {
     , [System.Collections.Generic.List[Object]]@()
 }
 
-function Resolve-AccountName {
-    <#
-    .SYNOPSIS
-    The account name of a SID as this node resolves it, or the SID string where it does not resolve
-    (NT VIRTUAL MACHINE\<VM GUID> resolves only on the node where that VM is registered).
-    #>
-    param ([System.Security.Principal.SecurityIdentifier]$Sid)
-    try {
-        $Sid.Translate([System.Security.Principal.NTAccount]).Value
-    }
-    catch {
-        $Sid.Value
-    }
-}
-
 function Get-NodeName {
     <#
     .SYNOPSIS

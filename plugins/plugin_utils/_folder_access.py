@@ -167,6 +167,7 @@ OBJECT_INHERIT = INHERITANCE["ObjectInherit"]
 # The grant KB 4230569 prescribes, (OI)F, as the module receives it.
 GRANT = {"rights": "FullControl", "inheritance": "ObjectInherit", "propagation": "None"}
 LOCK_TIMEOUT = 60
+MAX_LOCK_TIMEOUT = 86400
 STATUSES = ("changed", "ok", "failed")
 
 # .NET's Enum.ToString() for a flags enum takes names from the largest value down, each while its bits are
@@ -528,16 +529,8 @@ def _check_place(path, ctx):
                         "(Full Control inherited by every file of the volume would reach other VMs' disks)")
 
 
-def resolve_targets(view=None, path=None, vm_ids=None, discover=False, node_facts=None,
-                    allow_unknown_vm_ids=False, purge_stale=False):
-    """Which folders, and which VMs on each, from a cluster view (``cluster_view``) or from one node's facts.
-
-    Returns ``{'scope': 'cluster'|'node', 'node', 'note', 'folders': [{'path', 'vms': [ref...]}],
-    'elsewhere': [{'id', 'name', 'node'}], 'warnings', 'existing_vm_ids', 'purge_stale'}``; a VM ref is
-    ``{'id', 'name', 'node', 'sid', 'account', 'known'}``. Raises :class:`PlanError` naming the bad value.
-    """
-    if (view is None) == (node_facts is None):
-        raise PlanError("give either the cluster view or one node's facts")
+def _check_selection(path, vm_ids, discover):
+    """The checks of ``path``, ``vm_ids`` and ``discover`` that need no facts; returns the parsed VM IDs or None."""
     if not isinstance(discover, bool):
         raise PlanError(f"discover: {discover!r} is not a boolean")
     if vm_ids is not None and path is None:
@@ -549,6 +542,32 @@ def resolve_targets(view=None, path=None, vm_ids=None, discover=False, node_fact
     ids = _parse_vm_ids(vm_ids) if vm_ids is not None else None
     if path is not None:
         check_path(path)
+    return ids
+
+
+def check_options(options):
+    """Validate the options of ``hyperv.backup.vm_folder_access`` that need no facts, before any round trip
+    (the same checks :func:`resolve_targets` makes, plus ``lock_timeout`` and ``purge_stale`` without a view).
+    Raises :class:`PlanError` naming the value."""
+    _check_selection(options.get("path"), options.get("vm_ids"), options.get("discover", False))
+    timeout = options.get("lock_timeout", LOCK_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_LOCK_TIMEOUT:
+        raise PlanError(f"lock_timeout: {timeout!r} is not a number of seconds from 0 to {MAX_LOCK_TIMEOUT}")
+    if options.get("purge_stale") and options.get("cluster_view") is None:
+        _check_complete_for_purge(None)
+
+
+def resolve_targets(view=None, path=None, vm_ids=None, discover=False, node_facts=None,
+                    allow_unknown_vm_ids=False, purge_stale=False):
+    """Which folders, and which VMs on each, from a cluster view (``cluster_view``) or from one node's facts.
+
+    Returns ``{'scope': 'cluster'|'node', 'node', 'note', 'folders': [{'path', 'vms': [ref...]}],
+    'elsewhere': [{'id', 'name', 'node'}], 'warnings', 'existing_vm_ids', 'purge_stale'}``; a VM ref is
+    ``{'id', 'name', 'node', 'sid', 'account', 'known'}``. Raises :class:`PlanError` naming the bad value.
+    """
+    if (view is None) == (node_facts is None):
+        raise PlanError("give either the cluster view or one node's facts")
+    ids = _check_selection(path, vm_ids, discover)
     if purge_stale:
         _check_complete_for_purge(view)
 

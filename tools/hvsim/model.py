@@ -18,10 +18,15 @@ import yaml
 
 FAULT_KNOBS = ("latency_ms", "fail_nth", "drop_nth")
 # Structured faults, read by the operations from the model data (docs/hvsim.md, "Fault injection").
-FAULT_SECTIONS = ("cmdlets", "vanishing_vms")
+FAULT_SECTIONS = ("cmdlets", "vanishing_vms", "acl_writers", "vanishing_folders", "registry_writes")
 # The keys of one ``faults.cmdlets`` entry and the type each must have.
 CMDLET_FAULT_KEYS = {"cmdlet": str, "node": str, "module": str, "vm": str, "after": int, "times": int,
                      "message": str, "ignore": bool, "property": str}
+
+# ``faults.acl_writers``: another program that writes a folder's ACL while vm_folder_access writes it.
+ACL_WRITER_KEYS = {"path": str, "sid": str, "rights": str, "node": str, "times": int}
+# ``faults.registry_writes``: writes of a registry value that fail.
+REGISTRY_WRITE_KEYS = {"node": str, "name": str, "message": str}
 
 _PATH_LOCKS = {}
 _PATH_LOCKS_GUARD = threading.Lock()
@@ -105,7 +110,35 @@ def validate(data, source="model"):
         if vanishing is not None and (not isinstance(vanishing, list)
                                       or not all(isinstance(v, str) and v for v in vanishing)):
             raise ModelError(f"{source}: faults.vanishing_vms must be a list of VM names or IDs, got {vanishing!r}")
+        folders = faults.get("vanishing_folders")
+        if folders is not None and (not isinstance(folders, list) or not all(isinstance(f, str) and f for f in folders)):
+            raise ModelError(f"{source}: faults.vanishing_folders must be a list of folder paths, got {folders!r}")
+        _validate_entries(faults.get("acl_writers"), "acl_writers", ACL_WRITER_KEYS, ("path", "sid"), source)
+        _validate_entries(faults.get("registry_writes"), "registry_writes", REGISTRY_WRITE_KEYS, (), source)
     return data
+
+
+def _validate_entries(entries, section, keys, required, source):
+    """``faults.<section>``: a list of mappings with ``keys`` (name -> type), ``required`` among them."""
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        raise ModelError(f"{source}: faults.{section} must be a list of mappings, got {entries!r}")
+    for index, entry in enumerate(entries):
+        where = f"{source}: faults.{section}[{index}]"
+        if not isinstance(entry, dict):
+            raise ModelError(f"{where} must be a mapping, got {entry!r}")
+        for key, value in entry.items():
+            kind = keys.get(key)
+            if kind is None:
+                raise ModelError(f"{where}: unknown key '{key}' (known: {', '.join(keys)})")
+            if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ModelError(f"{where}.{key} must be an integer >= 0, got {value!r}")
+            if kind is not int and not isinstance(value, kind):
+                raise ModelError(f"{where}.{key} must be a {kind.__name__}, got {value!r}")
+        for key in required:
+            if not entry.get(key):
+                raise ModelError(f"{where} needs a '{key}'")
 
 
 def _validate_cmdlet_faults(entries, source):

@@ -283,18 +283,7 @@ def _read_vms(ctx, node_name, supported, with_checkpoints, anti_affinity):
 
 def _acl(resolver, asked, spec):
     owner = str(spec.get("owner", "S-1-5-32-544")).upper()
-    access = []
-    for ace in spec.get("access") or []:
-        sid = str(ace["sid"]).upper()
-        access.append({
-            "IdentityReference": resolver.translate(sid),
-            "Sid": sid,
-            "FileSystemRights": str(ace.get("rights", "FullControl")),
-            "AccessControlType": ace.get("type", "Allow"),
-            "InheritanceFlags": ace.get("inheritance", "None"),
-            "PropagationFlags": ace.get("propagation", "None"),
-            "IsInherited": bool(ace.get("inherited", False)),
-        })
+    access = [world.access_rule(resolver, ace) for ace in spec.get("access") or []]
     return {"Path": asked, "Owner": resolver.translate(owner), "OwnerSid": owner, "Access": access}
 
 
@@ -396,7 +385,9 @@ def host_facts(ctx, params):
         supported = facts["node"]["AutomaticCheckpointsSupported"]
         facts["vms"] = _read_vms(ctx, node_name, supported, "checkpoints" in subset, anti_affinity)
     if "vss_access_control" in subset:
-        facts["vss_access_control"] = {str(k): int(v) for k, v in (node.get("vss_access_control") or {}).items()}
+        # GetValue: a REG_DWORD is an int, a REG_SZ (a value someone wrote with the wrong type) a string
+        facts["vss_access_control"] = {str(k): v if isinstance(v, int) and not isinstance(v, bool) else str(v)
+                                       for k, v in (node.get("vss_access_control") or {}).items()}
     if "vss_writers" in subset:
         error = node.get("vssadmin_error")
         if error:
