@@ -100,6 +100,7 @@ foreach ($folder in $module.Params.folders) {
         }
         $number++
     }
+    $granted = @($folder.grant | ForEach-Object { $_.sid })
     $number = 0
     foreach ($revoke in $folder.revoke) {
         $isVmSid = $revoke.sid -match $vmSidPattern
@@ -112,6 +113,9 @@ foreach ($folder in $module.Params.folders) {
         }
         if (-not $isVmSid) {
             $module.FailJson("$where.revoke[$number].sid '$($revoke.sid)' is not the SID of a VM account (S-1-5-83-1- and four numbers); only those are revoked")
+        }
+        if ($granted -contains $revoke.sid) {
+            $module.FailJson("$where.revoke[$number].sid '$($revoke.sid)' is granted too; a SID is either granted or revoked")
         }
         $number++
     }

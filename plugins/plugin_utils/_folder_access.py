@@ -605,7 +605,8 @@ def resolve_targets(view=None, path=None, vm_ids=None, discover=False, node_fact
 
     if purge_stale:
         roles = {str(r["VMId"]).lower() for r in (ctx["cluster"] or {}).get("VMRoles") or [] if r.get("VMId")}
-        existing = sorted(set(by_id) | roles)
+        granted = {ref["id"] for folder in folders for ref in folder["vms"]}  # a VM granted here is not stale
+        existing = sorted(set(by_id) | roles | granted)
     else:
         existing = None
     return {"scope": ctx["scope"], "node": ctx["node"], "note": ctx["note"], "folders": folders, "elsewhere": elsewhere,

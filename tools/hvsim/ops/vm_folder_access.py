@@ -78,10 +78,14 @@ def _check_arguments(params):
         for number, grant in enumerate(folder["grant"]):
             if not world.is_sid(grant["sid"]):
                 raise ModuleFail(f"{where}.grant[{number}].sid '{grant['sid']}' is not a SID")
+        granted = {grant["sid"].strip().upper() for grant in folder["grant"]}
         for number, revoke in enumerate(folder["revoke"]):
             if world.vm_id_of_sid(revoke["sid"]) is None:
                 raise ModuleFail(f"{where}.revoke[{number}].sid '{revoke['sid']}' is not the SID of a VM account "
                                  "(S-1-5-83-1- and four numbers); only those are revoked")
+            if revoke["sid"].strip().upper() in granted:
+                raise ModuleFail(f"{where}.revoke[{number}].sid '{revoke['sid']}' is granted too; a SID is either "
+                                 "granted or revoked")
 
 
 def _counts(ace, sid):
@@ -170,9 +174,10 @@ def _other_writer(ctx, spec, path, read):
             continue
         ctx.fault_hits[key] = ctx.fault_hits.get(key, 0) + 1
         theirs = [dict(ace) for ace in read]
-        theirs.insert(world.canonical_insert_index(theirs), {
-            "sid": str(entry["sid"]).upper(), "rights": entry.get("rights", OTHER_WRITER_RIGHTS), "type": "Allow",
-            "inheritance": "ContainerInherit, ObjectInherit", "propagation": "None", "inherited": False})
+        ace = {"sid": str(entry["sid"]).upper(), "rights": entry.get("rights", OTHER_WRITER_RIGHTS), "type": "Allow",
+               "inheritance": "ContainerInherit, ObjectInherit", "propagation": "None", "inherited": False}
+        if not any(world.same_ace(ace, other) for other in theirs):  # as icacls /grant: not twice
+            theirs.insert(world.canonical_insert_index(theirs), ace)
         spec["access"] = theirs
 
 

@@ -487,6 +487,16 @@ def test_purge_keeps_clustered_roles_seen_only_as_roles():
     assert the_plan["folders"][0]["revoke"] == []
 
 
+def test_purge_never_revokes_a_vm_it_grants_even_one_no_node_reports():
+    foreign = str(uuid.UUID(int=12))   # a VM of another cluster sharing the folder, already partly granted
+    targets = fa.resolve_targets(view(), path=GC, vm_ids=[N1["Id"], foreign], allow_unknown_vm_ids=True,
+                                 purge_stale=True)
+    the_plan = fa.plan(targets, [acl(GC, [ace(vm_sid(foreign), rights="Read")] + parent_aces())])
+    folder = the_plan["folders"][0]
+    assert folder["revoke"] == []
+    assert {g["sid"] for g in folder["grant"]} == {vm_sid(N1["Id"]), vm_sid(foreign)}
+
+
 def test_purge_refuses_an_incomplete_view_naming_the_nodes():
     first, _ = two_nodes()
     with pytest.raises(PlanError, match=r"purge_stale: the view is incomplete, no facts from HV02 \(Up\); .*Gather facts on every node"):
