@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: vm_folder_access
 short_description: Give each VM's account Full Control on the folders that hold its shared VHD Sets
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - hyperv.backup maintainers
 description:

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: vss_access_control
 short_description: Allow a backup product's accounts under the VSS VssAccessControl registry key
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - hyperv.backup maintainers
 description:
