@@ -133,7 +133,7 @@ def test_a_path_not_on_a_csv_or_share_fails_after_the_read_naming_the_known_plac
 
 def test_a_folder_failed_on_the_host_fails_the_task_naming_it_and_keeps_the_others():
     other = "C:\\ClusterStorage\\Volume1\\Other"
-    the_view = cluster_view(list(two_nodes()))
+    the_view = copy.deepcopy(cluster_view(list(two_nodes())))   # the view shares the test data's disk lists
     for vm in the_view["vms"]:
         if vm["Name"] == "GC-N1":
             vm["HardDisks"].append({"Path": other + "\\x.vhds", "IsVhdSet": True})
