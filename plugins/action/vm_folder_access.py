@@ -8,7 +8,7 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils import _folder_acces
 from ansible_collections.hyperv.backup.plugins.plugin_utils._argspec import argument_spec_from_doc
 from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_action import (
-    host_message, plain_message, validate_arguments)
+    host_message, plain_message, report_failures, validate_arguments)
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
 
 NAME = "vm_folder_access"
@@ -63,7 +63,8 @@ class ActionModule(ActionBase):
         if gather["gather_subset"] or gather["acl_paths"]:
             gathered = self._execute_module(module_name=FACTS_MODULE, module_args=gather, task_vars=task_vars)
             if gathered.get("failed"):
-                result.update(failed=True, changed=False, msg=f"{NAME}: reading the host failed: {host_message(gathered)}")
+                result.update(failed=True, changed=False,
+                              msg=f"{NAME}: reading the host failed: {host_message(gathered)}")
                 return result
             warnings.extend(gathered.get("warnings") or [])
             facts = (gathered.get("ansible_facts") or {}).get("hyperv_backup")
@@ -94,12 +95,5 @@ class ActionModule(ActionBase):
         if self._task.diff:
             result["diff"] = _folder_access.diff(final["folders"])
         failed = [folder for folder in final["folders"] if folder["status"] == "failed"]
-        if applied is not None and applied.get("failed"):
-            result["failed"] = True
-            result["msg"] = f"{NAME}: applying on the host failed: {host_message(applied)}"
-        elif failed:
-            result["failed"] = True
-            details = "; ".join(f"{folder['path']}: {folder.get('msg', 'failed')}" for folder in failed)
-            result["msg"] = (f"{NAME}: {len(failed)} of {len(final['folders'])} folder(s) failed, the others were "
-                             f"applied: {details}")
+        report_failures(result, NAME, applied, failed, len(final["folders"]), "folder", key="path")
         return result

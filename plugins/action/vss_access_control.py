@@ -8,7 +8,7 @@ from ansible_collections.hyperv.backup.plugins.modules.vss_access_control import
 from ansible_collections.hyperv.backup.plugins.plugin_utils import _vss_access_control
 from ansible_collections.hyperv.backup.plugins.plugin_utils._argspec import argument_spec_from_doc
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_action import (
-    host_message, plain_message, validate_arguments)
+    host_message, plain_message, report_failures, validate_arguments)
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
 
 NAME = "vss_access_control"
@@ -58,12 +58,5 @@ class ActionModule(ActionBase):
         if self._task.diff:
             result["diff"] = final["diff"]
         failed = [entry for entry in final["accounts"] if entry["status"] == "failed"]
-        if applied is not None and applied.get("failed"):
-            result["failed"] = True
-            result["msg"] = f"{NAME}: applying on the host failed: {host_message(applied)}"
-        elif failed:
-            result["failed"] = True
-            details = "; ".join(f"{entry['name']}: {entry.get('msg', 'failed')}" for entry in failed)
-            result["msg"] = (f"{NAME}: {len(failed)} of {len(final['accounts'])} account(s) failed on {plan['node']}, "
-                             f"the others were applied: {details}")
+        report_failures(result, NAME, applied, failed, len(final["accounts"]), "account", where=f" on {plan['node']}")
         return result

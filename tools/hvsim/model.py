@@ -113,17 +113,20 @@ def validate(data, source="model"):
         folders = faults.get("vanishing_folders")
         if folders is not None and (not isinstance(folders, list) or not all(isinstance(f, str) and f for f in folders)):
             raise ModelError(f"{source}: faults.vanishing_folders must be a list of folder paths, got {folders!r}")
-        _validate_entries(faults.get("acl_writers"), "acl_writers", ACL_WRITER_KEYS, ("path", "sid"), source)
-        _validate_entries(faults.get("registry_writes"), "registry_writes", REGISTRY_WRITE_KEYS, (), source)
+        _validate_entries(faults.get("acl_writers"), "acl_writers", ACL_WRITER_KEYS,
+                          {"path": " (the folder)", "sid": " (the principal the other writer grants)"}, source)
+        _validate_entries(faults.get("registry_writes"), "registry_writes", REGISTRY_WRITE_KEYS, {}, source)
     return data
 
 
 def _validate_entries(entries, section, keys, required, source):
-    """``faults.<section>``: a list of mappings with ``keys`` (name -> type), ``required`` among them."""
+    """``faults.<section>``: a list of mappings with ``keys`` (name -> type), each of ``required`` (name -> what
+    it is, for the message) given. Returns ``[(where, entry)]`` for the section's own further checks."""
     if entries is None:
-        return
+        return []
     if not isinstance(entries, list):
         raise ModelError(f"{source}: faults.{section} must be a list of mappings, got {entries!r}")
+    checked = []
     for index, entry in enumerate(entries):
         where = f"{source}: faults.{section}[{index}]"
         if not isinstance(entry, dict):
@@ -136,32 +139,18 @@ def _validate_entries(entries, section, keys, required, source):
                 raise ModelError(f"{where}.{key} must be an integer >= 0, got {value!r}")
             if kind is not int and not isinstance(value, kind):
                 raise ModelError(f"{where}.{key} must be a {kind.__name__}, got {value!r}")
-        for key in required:
+        for key, what in required.items():
             if not entry.get(key):
-                raise ModelError(f"{where} needs a '{key}'")
+                raise ModelError(f"{where} needs a '{key}'{what}")
+        checked.append((where, entry))
+    return checked
 
 
 def _validate_cmdlet_faults(entries, source):
     """``faults.cmdlets``: a list of ``{cmdlet, node?, module?, vm?, after?, times?, message?, ignore?,
     property?}``."""
-    if entries is None:
-        return
-    if not isinstance(entries, list):
-        raise ModelError(f"{source}: faults.cmdlets must be a list of mappings, got {entries!r}")
-    for index, entry in enumerate(entries):
-        where = f"{source}: faults.cmdlets[{index}]"
-        if not isinstance(entry, dict):
-            raise ModelError(f"{where} must be a mapping, got {entry!r}")
-        for key, value in entry.items():
-            kind = CMDLET_FAULT_KEYS.get(key)
-            if kind is None:
-                raise ModelError(f"{where}: unknown key '{key}' (known: {', '.join(CMDLET_FAULT_KEYS)})")
-            if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ModelError(f"{where}.{key} must be an integer >= 0, got {value!r}")
-            if kind is not int and not isinstance(value, kind):
-                raise ModelError(f"{where}.{key} must be a {kind.__name__}, got {value!r}")
-        if not entry.get("cmdlet"):
-            raise ModelError(f"{where} needs a 'cmdlet' (the cmdlet that fails, e.g. Add-VMScsiController)")
+    required = {"cmdlet": " (the cmdlet that fails, e.g. Add-VMScsiController)"}
+    for where, entry in _validate_entries(entries, "cmdlets", CMDLET_FAULT_KEYS, required, source):
         if "property" in entry and str(entry["cmdlet"]).lower() != "get-vm":
             raise ModelError(f"{where}: 'property' (a property that throws when read) applies to Get-VM only, "
                              f"not {entry['cmdlet']}")
