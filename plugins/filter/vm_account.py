@@ -2,13 +2,14 @@
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils._sid import VmIdError, vm_account
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
 
 
 def _vm_account(vm_id):
     try:
         return vm_account(vm_id)
     except VmIdError as err:
-        raise AnsibleFilterError(f"vm_account: {err} ({type(vm_id).__name__})") from None
+        raise AnsibleFilterError(f"vm_account: {err} ({describe_type(vm_id)})") from None
 
 
 class FilterModule:

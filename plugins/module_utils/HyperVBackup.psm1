@@ -80,4 +80,19 @@ Function Get-OperationVM {
     $vm
 }
 
-Microsoft.PowerShell.Core\Export-ModuleMember -Function Import-HyperVModule, Test-CommandParameter, Get-OperationVM
+Function Resolve-AccountName {
+    <#
+    .SYNOPSIS
+    The account name of a SID as this node resolves it, or the SID string where it does not resolve
+    (NT VIRTUAL MACHINE\<VM GUID> resolves only on the node where that VM is registered).
+    #>
+    param ([Parameter(Mandatory = $true)][System.Security.Principal.SecurityIdentifier]$Sid)
+    try {
+        $Sid.Translate([System.Security.Principal.NTAccount]).Value
+    }
+    catch {
+        $Sid.Value
+    }
+}
+
+Microsoft.PowerShell.Core\Export-ModuleMember -Function Import-HyperVModule, Test-CommandParameter, Get-OperationVM, Resolve-AccountName

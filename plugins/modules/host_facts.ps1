@@ -15,7 +15,7 @@
 # while it was read) is left out with a warning; a VM read in part (a critical state, a property that
 # throws) is reported with null for what could not be read, with a warning.
 
-$subsets = @('cluster', 'vms', 'checkpoints', 'vss_access_control', 'vss_writers', 'events')
+$subsets = @('cluster', 'vms', 'checkpoints', 'vss_access_control', 'vss_writers', 'vhd_set_acls', 'events')
 
 $spec = @{
     options = @{
@@ -63,6 +63,9 @@ $gatherSubset = @($subsets | Where-Object { $asked -contains $_ })
 if (($gatherSubset -contains 'checkpoints') -and -not ($gatherSubset -contains 'vms')) {
     $module.FailJson("host_facts: gather_subset 'checkpoints' needs 'vms'")
 }
+if (($gatherSubset -contains 'vhd_set_acls') -and -not ($gatherSubset -contains 'vms')) {
+    $module.FailJson("host_facts: gather_subset 'vhd_set_acls' needs 'vms'")
+}
 
 Import-HyperVModule -Module $module -ModuleName host_facts
 
@@ -106,21 +109,6 @@ function Get-Group {
     , [System.Collections.Generic.List[Object]]@()
 }
 
-function Resolve-AccountName {
-    <#
-    .SYNOPSIS
-    The account name of a SID as this node resolves it, or the SID string where it does not resolve
-    (NT VIRTUAL MACHINE\<VM GUID> resolves only on the node where that VM is registered).
-    #>
-    param ([System.Security.Principal.SecurityIdentifier]$Sid)
-    try {
-        $Sid.Translate([System.Security.Principal.NTAccount]).Value
-    }
-    catch {
-        $Sid.Value
-    }
-}
-
 function Get-NodeName {
     <#
     .SYNOPSIS
@@ -157,13 +145,24 @@ function Get-UncRoot {
     $null
 }
 
+function Get-PathKey {
+    <#
+    .SYNOPSIS
+    A path as a hashtable key that finds it however it is written: backslashes, no trailing separator (the
+    hashtable itself ignores case, as Windows does).
+    #>
+    param ([String]$Path)
+    $Path -replace '/', '\' -replace '\\+$', ''
+}
+
 function Get-AclPathError {
     <#
     .SYNOPSIS
-    The contract's message for an acl_paths item that Get-Item or Get-Acl could not read: it does not
-    exist, access is denied, or (a UNC path) the share cannot be reached from this session: the double hop.
+    The contract's message for a folder ($What: an acl_paths item, a VHD Set folder) that Get-Item or Get-Acl
+    could not read: it does not exist, access is denied, or (a UNC path) the share cannot be reached from this
+    session: the double hop.
     #>
-    param ([String]$Path, [System.Management.Automation.ErrorRecord]$ErrorRecord)
+    param ([String]$Path, [System.Management.Automation.ErrorRecord]$ErrorRecord, [String]$What = 'acl_paths item')
     $exception = $ErrorRecord.Exception
     $message = $exception.Message
     $missing = ($exception -is [System.Management.Automation.ItemNotFoundException]) -or
@@ -183,16 +182,54 @@ function Get-AclPathError {
             }
         }
         if (-not $rootReadable) {
-            return "host_facts: acl_paths item '$Path' cannot be read from ${node}: $message $doubleHop"
+            return "host_facts: $What '$Path' cannot be read from ${node}: $message $doubleHop"
         }
     }
     if ($missing) {
-        return "host_facts: acl_paths item '$Path' does not exist on $node"
+        return "host_facts: $What '$Path' does not exist on $node"
     }
     if ($denied) {
-        return "host_facts: acl_paths item '$Path' cannot be read on ${node}: $message The account Ansible connects with needs the right to read its permissions"
+        return "host_facts: $What '$Path' cannot be read on ${node}: $message The account Ansible connects with needs the right to read its permissions"
     }
-    "host_facts: reading the ACL of acl_paths item '$Path' on $node failed: $message"
+    "host_facts: reading the ACL of $What '$Path' on $node failed: $message"
+}
+
+function Read-FolderAcl {
+    <#
+    .SYNOPSIS
+    The ACL of one folder as the facts report it (Get-Acl): Path as asked, the owner, and the explicit and
+    inherited rules in the order of the ACL, each with its SID and, where it resolves here, its account name.
+    Throws what Get-Acl throws.
+    #>
+    param ([String]$Path)
+    $acl = Microsoft.PowerShell.Security\Get-Acl -LiteralPath $Path -ErrorAction Stop
+    $ownerSid = $acl.GetOwner([System.Security.Principal.SecurityIdentifier])
+    $access = [System.Collections.Generic.List[Object]]@()
+    # Explicit and inherited rules, in the order of the ACL, as (Get-Acl).Access lists them.
+    foreach ($rule in $acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
+        $sid = ConvertTo-Sid -Identity $rule.IdentityReference
+        $access.Add([Ordered]@{
+            IdentityReference = Resolve-AccountName -Sid $sid
+            Sid = $sid.Value
+            FileSystemRights = $rule.FileSystemRights.ToString()
+            AccessControlType = $rule.AccessControlType.ToString()
+            InheritanceFlags = $rule.InheritanceFlags.ToString()
+            PropagationFlags = $rule.PropagationFlags.ToString()
+            IsInherited = [bool]$rule.IsInherited
+        })
+    }
+    $ownerName = $null
+    $ownerSidValue = $null
+    if ($null -ne $ownerSid) {
+        $ownerName = Resolve-AccountName -Sid $ownerSid
+        $ownerSidValue = $ownerSid.Value
+    }
+    [Ordered]@{
+        Path = $Path
+        Owner = $ownerName
+        OwnerSid = $ownerSidValue
+        Access = $access
+    }
 }
 
 function Invoke-ForVMs {
@@ -287,6 +324,11 @@ $facts = [Ordered]@{
 # fails naming it; asking only for the VMs warns (their AntiAffinityClassNames cannot be read).
 $readsCluster = ($gatherSubset -contains 'cluster') -or ($gatherSubset -contains 'vms')
 $clustered = $false
+# VMId (lower-case string) -> the AntiAffinityClassNames of the VM's cluster group. A VM role is a cluster
+# group of GroupType VirtualMachine whose name the administrator may change, so a group is matched to its
+# VM not by name but by the VmID private parameter of the group's 'Virtual Machine' resource.
+$antiAffinityByVMId = @{}
+$vmRoles = [System.Collections.Generic.List[Object]]@()
 $clusService = Microsoft.PowerShell.Management\Get-Service -Name ClusSvc -ErrorAction SilentlyContinue
 if ($readsCluster -and $null -ne $clusService) {
     $serviceState = $clusService.Status.ToString()
@@ -791,43 +833,56 @@ if ($gatherSubset -contains 'events') {
 
 # --- ACLs --------------------------------------------------------------------------------------------
 
-if ($aclPaths.Count -gt 0) {
-    $acls = [System.Collections.Generic.List[Object]]@()
-    foreach ($aclPath in $aclPaths) {
-        try {
-            $acl = Microsoft.PowerShell.Security\Get-Acl -LiteralPath $aclPath -ErrorAction Stop
-            $ownerSid = $acl.GetOwner([System.Security.Principal.SecurityIdentifier])
-            $access = [System.Collections.Generic.List[Object]]@()
-            # Explicit and inherited rules, in the order of the ACL, as (Get-Acl).Access lists them.
-            foreach ($rule in $acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
-                $sid = ConvertTo-Sid -Identity $rule.IdentityReference
-                $access.Add([Ordered]@{
-                    IdentityReference = Resolve-AccountName -Sid $sid
-                    Sid = $sid.Value
-                    FileSystemRights = $rule.FileSystemRights.ToString()
-                    AccessControlType = $rule.AccessControlType.ToString()
-                    InheritanceFlags = $rule.InheritanceFlags.ToString()
-                    PropagationFlags = $rule.PropagationFlags.ToString()
-                    IsInherited = [bool]$rule.IsInherited
-                })
+$acls = [System.Collections.Generic.List[Object]]@()
+# Paths already read (a PowerShell hashtable compares keys without regard to case, as Windows compares paths).
+$aclRead = @{}
+foreach ($aclPath in $aclPaths) {
+    try {
+        $acls.Add((Read-FolderAcl -Path $aclPath))
+    }
+    catch {
+        $module.FailJson((Get-AclPathError -Path $aclPath -ErrorRecord $_), $_)
+    }
+    $aclRead[(Get-PathKey -Path $aclPath)] = $true
+}
+
+# vhd_set_acls: the folders that hold a VHD Set (.vhds) file of a VM of this node, each once, sorted. A
+# folder that cannot be read is a warning, not a failed node: it was not asked for by name.
+if ($gatherSubset -contains 'vhd_set_acls') {
+    $vhdSetFolders = @{}
+    foreach ($record in $facts['vms']) {
+        foreach ($disk in @($record.HardDisks)) {
+            if ($null -eq $disk -or -not $disk.IsVhdSet) {
+                continue
+            }
+            try {
+                $folder = [System.IO.Path]::GetDirectoryName($disk.Path)
+            }
+            catch {
+                $module.Warn("host_facts: the folder of VHD Set '$($disk.Path)' of VM '$($record.Name)' cannot be found from its path, so its ACL is left out of acls: $($_.Exception.GetBaseException().Message)")
+                continue
+            }
+            if ($folder -and -not $vhdSetFolders.ContainsKey($folder)) {
+                $vhdSetFolders[$folder] = $true
             }
         }
-        catch {
-            $module.FailJson((Get-AclPathError -Path $aclPath -ErrorRecord $_), $_)
-        }
-        $ownerName = $null
-        $ownerSidValue = $null
-        if ($null -ne $ownerSid) {
-            $ownerName = Resolve-AccountName -Sid $ownerSid
-            $ownerSidValue = $ownerSid.Value
-        }
-        $acls.Add([Ordered]@{
-            Path = $aclPath
-            Owner = $ownerName
-            OwnerSid = $ownerSidValue
-            Access = $access
-        })
     }
+    foreach ($folder in @($vhdSetFolders.Keys | Sort-Object)) {
+        if ($aclRead.ContainsKey((Get-PathKey -Path $folder))) {
+            continue
+        }
+        $aclRead[(Get-PathKey -Path $folder)] = $true
+        try {
+            $null = Microsoft.PowerShell.Management\Get-Item -LiteralPath $folder -Force -ErrorAction Stop
+            $acls.Add((Read-FolderAcl -Path $folder))
+        }
+        catch {
+            $module.Warn("$(Get-AclPathError -Path $folder -ErrorRecord $_ -What 'VHD Set folder'); its ACL is left out of acls")
+        }
+    }
+}
+
+if ($aclPaths.Count -gt 0 -or ($gatherSubset -contains 'vhd_set_acls')) {
     $facts['acls'] = $acls
 }
 

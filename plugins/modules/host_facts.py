@@ -19,6 +19,8 @@ description:
     automatic checkpoints, SCSI controllers, hard disks and whether they are shared or VHD Sets, the Backup
     integration service). C(checkpoints) adds each VM's checkpoints. C(vss_access_control) reads the
     C(VssAccessControl) registry values, C(vss_writers) the text of C(vssadmin list writers).
+    C(vhd_set_acls) reads the ACL of every folder that holds a VHD Set (C(.vhds)) file of a VM of this node,
+    into RV(ansible_facts.hyperv_backup.acls) beside those of O(acl_paths).
   - "C(events) reads the backup-related events of the last O(events_days) days, one C(Get-WinEvent) call per
     log, at most O(events_max) per log (the newest): from C(Microsoft-Windows-Hyper-V-VMMS-Admin) 10102 (the
     shadow copy inside a VM failed), 10103 (no SCSI controller for the backup's recovery disk) and 19100 (the
@@ -36,10 +38,10 @@ options:
     description:
       - What to read besides the node itself.
       - V(all) reads every subset, V(min) only the node. A subset name (V(cluster), V(vms), V(checkpoints),
-        V(vss_access_control), V(vss_writers), V(events)) adds it; V(!name) removes it, after the additions,
-        whatever the order. A list of only exclusions starts from V(all).
-      - V(checkpoints) needs V(vms) and pulls it in; asking for V(checkpoints) while excluding V(vms) is an
-        error.
+        V(vss_access_control), V(vss_writers), V(vhd_set_acls), V(events)) adds it; V(!name) removes it, after
+        the additions, whatever the order. A list of only exclusions starts from V(all).
+      - V(checkpoints) and V(vhd_set_acls) need V(vms) and pull it in; asking for either while excluding
+        V(vms) is an error.
       - Checked on the controller; an unknown value fails the task before anything is sent to the host.
     type: list
     elements: str
@@ -100,6 +102,9 @@ notes:
     and times are ISO 8601 in UTC.
   - The account name C(NT VIRTUAL MACHINE\<VM GUID>) resolves only on the node where that VM is registered; on
     other nodes an ACL entry for it shows its SID (C(S-1-5-83-1-...)) as its C(IdentityReference).
+  - A VHD Set folder (V(vhd_set_acls)) that cannot be read (it does not exist, access is denied, a share of
+    another machine behind the double hop) is left out of C(acls) with a warning saying why; the task does not
+    fail, as it does for an O(acl_paths) item, which was asked for by name.
   - When C(vssadmin list writers) fails, C(vss_writers_text) holds what it printed and a warning says so; the
     task does not fail. Read the writer states with the P(hyperv.backup.vss_writers#filter) filter.
   - A log that does not exist on the node, or has no matching event, is not an error (C(event_logs) says which).
@@ -146,6 +151,10 @@ EXAMPLES = r"""
     acl_paths:
       - C:\ClusterStorage\Volume2\GuestCluster-SQL
 
+- name: The VMs and the ACLs of the folders that hold their VHD Sets (guest clusters)
+  hyperv.backup.host_facts:
+    gather_subset: [cluster, vhd_set_acls]
+
 - name: VMs of this node whose checkpoint type is not Production or ProductionOnly
   ansible.builtin.debug:
     msg: >-
@@ -189,7 +198,7 @@ ansible_facts:
           returned: success
           type: list
           elements: str
-          sample: [cluster, vms, checkpoints, vss_access_control, vss_writers, events]
+          sample: [cluster, vms, checkpoints, vss_access_control, vss_writers, vhd_set_acls, events]
         node:
           description:
             - The node itself. C(Name) is C($env:COMPUTERNAME), C(DnsHostName) its fully qualified name.
@@ -325,10 +334,12 @@ ansible_facts:
                  count: 1, truncated: false, error: null}
         acls:
           description:
-            - One entry per O(acl_paths) item, in the order asked (C(Get-Acl)).
+            - One entry per O(acl_paths) item, in the order asked (C(Get-Acl)), then, with the V(vhd_set_acls)
+              subset, one per folder that holds a VHD Set file of a VM of this node and is not already listed,
+              sorted by path. C(Path) is the folder as asked, or as the disk's path spells it.
             - C(Access) lists the explicit and inherited entries in ACL order. C(IdentityReference) is the account
               name where the SID resolves on this node, else the SID.
-          returned: when acl_paths is not empty
+          returned: when acl_paths is not empty or the vhd_set_acls subset was read
           type: list
           elements: dict
           sample:

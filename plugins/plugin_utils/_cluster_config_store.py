@@ -58,7 +58,9 @@ MISSING_RESOURCE = (
 def display_path(path):
     """A Windows path as it is set: backslashes, no doubled or trailing separator, case kept
     (``c:/ClusterStorage//Volume1/Store/`` -> ``c:\\ClusterStorage\\Volume1\\Store``)."""
-    text = str(path).strip().replace("/", "\\")
+    # Only ASCII spaces around the path are a typo to drop: a no-break space (U+00A0) is a valid character of
+    # a Windows folder name, so str.strip(), which removes every Unicode space, is not used.
+    text = str(path).strip(" ").replace("/", "\\")
     drive, body = text[:2], text[2:]
     while "\\\\" in body:
         body = body.replace("\\\\", "\\")
@@ -76,14 +78,14 @@ def check_path(path):
     :class:`PlanError` naming the value."""
     if not isinstance(path, str):
         raise PlanError(f"path: {shown(path)} is {describe_type(path)}, not a string")
-    if not path.strip():
+    if not path.strip(" "):
         raise PlanError("path: an empty string is not a folder; give the folder on a Cluster Shared Volume, "
                         "such as C:\\ClusterStorage\\Volume1\\Hyper-V\\ConfigStore")
     bad = control_character(path)
     if bad is not None:
         raise PlanError(f"path: {path!r} contains the control character U+{ord(bad):04X}; a Windows folder name "
                         "cannot contain control characters")
-    text = path.strip().replace("/", "\\")
+    text = path.strip(" ").replace("/", "\\")
     if len(text) < 3 or not text[0].isascii() or not text[0].isalpha() or text[1] != ":" or text[2] != "\\":
         raise PlanError(f"path: '{path}' is not an absolute path on a drive (such as "
                         "C:\\ClusterStorage\\Volume1\\Hyper-V\\ConfigStore); ConfigStoreRootPath is a folder on a "

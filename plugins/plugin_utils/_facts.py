@@ -1,11 +1,14 @@
 """What ``hyperv.backup.host_facts`` gathers: the subsets and the user's ``gather_subset`` forms."""
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
 
-# The order is the order in which they are reported. ``events``: the backup-related events of the last
-# ``events_days`` days (``_events`` says which and why).
-SUBSETS = ("cluster", "vms", "checkpoints", "vss_access_control", "vss_writers", "events")
+# The order is the order in which they are reported. ``vhd_set_acls``: the ACLs of the folders that hold this
+# node's VMs' VHD Sets. ``events``: the backup-related events of the last ``events_days`` days (``_events``
+# says which and why).
+SUBSETS = ("cluster", "vms", "checkpoints", "vss_access_control", "vss_writers", "vhd_set_acls", "events")
 
-# Subsets that only make sense with another one.
-REQUIRES = {"checkpoints": "vms"}
+# Subsets that only make sense with another one. vhd_set_acls reads the ACLs of the folders that hold the
+# VHD Set (.vhds) files of this node's VMs, so it needs the VMs.
+REQUIRES = {"checkpoints": "vms", "vhd_set_acls": "vms"}
 
 
 class GatherSubsetError(ValueError):
@@ -28,7 +31,7 @@ def normalize_gather_subset(values):
     only_exclusions = True
     for value in values:
         if not isinstance(value, str):
-            raise GatherSubsetError(f"gather_subset: {value!r} ({type(value).__name__}) is not a string")
+            raise GatherSubsetError(f"gather_subset: {value!r} ({describe_type(value)}) is not a string")
         name = value.strip()
         negate = name.startswith("!")
         if negate:

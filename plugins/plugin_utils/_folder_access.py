@@ -148,6 +148,7 @@ from ansible_collections.hyperv.backup.plugins.plugin_utils._sid import (
 from ansible_collections.hyperv.backup.plugins.plugin_utils._text import check_text
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
 from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import is_under, normalize
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
 
 # System.Security.AccessControl.FileSystemRights (see the module docstring for the source).
 RIGHTS = {
@@ -167,6 +168,7 @@ OBJECT_INHERIT = INHERITANCE["ObjectInherit"]
 # The grant KB 4230569 prescribes, (OI)F, as the module receives it.
 GRANT = {"rights": "FullControl", "inheritance": "ObjectInherit", "propagation": "None"}
 LOCK_TIMEOUT = 60
+MAX_LOCK_TIMEOUT = 86400
 STATUSES = ("changed", "ok", "failed")
 
 # .NET's Enum.ToString() for a flags enum takes names from the largest value down, each while its bits are
@@ -242,7 +244,7 @@ def _flags_text(flags, table):
 def parse_entry(entry):
     """One ``Access`` entry -> ``{'sid', 'mask', 'allow', 'inheritance', 'propagation', 'inherited'}``."""
     if not isinstance(entry, dict):
-        raise AclError(f"an Access entry is a {type(entry).__name__}, not a dict")
+        raise AclError(f"an Access entry is {describe_type(entry)}, not a dict")
     kind = entry.get("AccessControlType")
     if kind not in ("Allow", "Deny"):
         raise AclError(f"AccessControlType {kind!r} is neither Allow nor Deny")
@@ -432,7 +434,7 @@ def _vm_ref(vm_id_value, name=None, node=None, known=True):
 
 def _parse_vm_ids(vm_ids):
     if not isinstance(vm_ids, (list, tuple)):
-        raise PlanError(f"vm_ids: expected a list of VM IDs, got {type(vm_ids).__name__}")
+        raise PlanError(f"vm_ids: expected a list of VM IDs, got {describe_type(vm_ids)}")
     ids, bad = [], []
     for index, value in enumerate(vm_ids):
         try:
@@ -528,16 +530,8 @@ def _check_place(path, ctx):
                         "(Full Control inherited by every file of the volume would reach other VMs' disks)")
 
 
-def resolve_targets(view=None, path=None, vm_ids=None, discover=False, node_facts=None,
-                    allow_unknown_vm_ids=False, purge_stale=False):
-    """Which folders, and which VMs on each, from a cluster view (``cluster_view``) or from one node's facts.
-
-    Returns ``{'scope': 'cluster'|'node', 'node', 'note', 'folders': [{'path', 'vms': [ref...]}],
-    'elsewhere': [{'id', 'name', 'node'}], 'warnings', 'existing_vm_ids', 'purge_stale'}``; a VM ref is
-    ``{'id', 'name', 'node', 'sid', 'account', 'known'}``. Raises :class:`PlanError` naming the bad value.
-    """
-    if (view is None) == (node_facts is None):
-        raise PlanError("give either the cluster view or one node's facts")
+def _check_selection(path, vm_ids, discover):
+    """The checks of ``path``, ``vm_ids`` and ``discover`` that need no facts; returns the parsed VM IDs or None."""
     if not isinstance(discover, bool):
         raise PlanError(f"discover: {discover!r} is not a boolean")
     if vm_ids is not None and path is None:
@@ -549,6 +543,32 @@ def resolve_targets(view=None, path=None, vm_ids=None, discover=False, node_fact
     ids = _parse_vm_ids(vm_ids) if vm_ids is not None else None
     if path is not None:
         check_path(path)
+    return ids
+
+
+def check_options(options):
+    """Validate the options of ``hyperv.backup.vm_folder_access`` that need no facts, before any round trip
+    (the same checks :func:`resolve_targets` makes, plus ``lock_timeout`` and ``purge_stale`` without a view).
+    Raises :class:`PlanError` naming the value."""
+    _check_selection(options.get("path"), options.get("vm_ids"), options.get("discover", False))
+    timeout = options.get("lock_timeout", LOCK_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_LOCK_TIMEOUT:
+        raise PlanError(f"lock_timeout: {timeout!r} is not a number of seconds from 0 to {MAX_LOCK_TIMEOUT}")
+    if options.get("purge_stale") and options.get("cluster_view") is None:
+        _check_complete_for_purge(None)
+
+
+def resolve_targets(view=None, path=None, vm_ids=None, discover=False, node_facts=None,
+                    allow_unknown_vm_ids=False, purge_stale=False):
+    """Which folders, and which VMs on each, from a cluster view (``cluster_view``) or from one node's facts.
+
+    Returns ``{'scope': 'cluster'|'node', 'node', 'note', 'folders': [{'path', 'vms': [ref...]}],
+    'elsewhere': [{'id', 'name', 'node'}], 'warnings', 'existing_vm_ids', 'purge_stale'}``; a VM ref is
+    ``{'id', 'name', 'node', 'sid', 'account', 'known'}``. Raises :class:`PlanError` naming the bad value.
+    """
+    if (view is None) == (node_facts is None):
+        raise PlanError("give either the cluster view or one node's facts")
+    ids = _check_selection(path, vm_ids, discover)
     if purge_stale:
         _check_complete_for_purge(view)
 
@@ -586,7 +606,8 @@ def resolve_targets(view=None, path=None, vm_ids=None, discover=False, node_fact
 
     if purge_stale:
         roles = {str(r["VMId"]).lower() for r in (ctx["cluster"] or {}).get("VMRoles") or [] if r.get("VMId")}
-        existing = sorted(set(by_id) | roles)
+        granted = {ref["id"] for folder in folders for ref in folder["vms"]}  # a VM granted here is not stale
+        existing = sorted(set(by_id) | roles | granted)
     else:
         existing = None
     return {"scope": ctx["scope"], "node": ctx["node"], "note": ctx["note"], "folders": folders, "elsewhere": elsewhere,

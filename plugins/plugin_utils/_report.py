@@ -46,6 +46,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timezone
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
 
 DEFAULT_TITLE = "Hyper-V backup readiness"
 SEVERITIES = ("error", "warning", "info")
@@ -159,7 +160,7 @@ def _error_label(error):
 
 def _require_view(view, argument="view"):
     if not isinstance(view, dict) or not isinstance(view.get("vms"), list) or not isinstance(view.get("nodes"), dict):
-        raise ReportError(f"report: {argument} must be the output of hyperv.backup.cluster_view, got {type(view).__name__}")
+        raise ReportError(f"report: {argument} must be the output of hyperv.backup.cluster_view, got {describe_type(view)}")
     return view
 
 
@@ -208,7 +209,7 @@ def _normalize_evidence(evidence, where):
     if evidence is None:
         return None
     if not isinstance(evidence, dict):
-        raise ReportError(f"report: {where} evidence must be a mapping or null, got {type(evidence).__name__}")
+        raise ReportError(f"report: {where} evidence must be a mapping or null, got {describe_type(evidence)}")
     events = []
     for event in evidence.get("events") or []:
         if not isinstance(event, dict):
@@ -228,7 +229,7 @@ def _normalize_fix(fix):
     if fix is None or isinstance(fix, str):
         return {"text": fix or "", "module": None, "role": None, "command": None}
     if not isinstance(fix, dict):
-        raise ReportError(f"report: fix must be a mapping or text, got {type(fix).__name__}")
+        raise ReportError(f"report: fix must be a mapping or text, got {describe_type(fix)}")
     return {"text": fix.get("text") or "", "module": fix.get("module"), "role": fix.get("role"), "command": fix.get("command")}
 
 
@@ -236,7 +237,7 @@ def _normalize_finding(finding, index):
     """A finding in the documented shape and key order. Raises :class:`ReportError` naming what is wrong."""
     where = f"finding {index}"
     if not isinstance(finding, dict):
-        raise ReportError(f"report: {where} must be a mapping, got {type(finding).__name__}")
+        raise ReportError(f"report: {where} must be a mapping, got {describe_type(finding)}")
     check = finding.get("check")
     if not isinstance(check, str) or not check:
         raise ReportError(f"report: {where} has no check: {finding!r}")
@@ -290,11 +291,11 @@ def _merge_checked(checked, findings):
     if checked is None:
         checked = {}
     if not isinstance(checked, dict):
-        raise ReportError(f"report: checked must map each check to the object names it evaluated, got {type(checked).__name__}")
+        raise ReportError(f"report: checked must map each check to the object names it evaluated, got {describe_type(checked)}")
     merged = {}
     for check, names in checked.items():
         if not isinstance(names, (list, tuple, set)):
-            raise ReportError(f"report: checked[{check!r}] must be a list of object names, got {type(names).__name__}")
+            raise ReportError(f"report: checked[{check!r}] must be a list of object names, got {describe_type(names)}")
         merged[str(check)] = {_key(name): name for name in names if name not in (None, "")}
     for finding in findings:
         merged.setdefault(finding["check"], {}).setdefault(_key(finding["object"]["name"]), finding["object"]["name"])
@@ -310,9 +311,9 @@ def build_report(view, findings, checked=None, policy=None, before_view=None, ti
     if before_view is not None:
         _require_view(before_view, "before_view")
     if not isinstance(findings, (list, tuple)):
-        raise ReportError(f"report: findings must be a list, got {type(findings).__name__}")
+        raise ReportError(f"report: findings must be a list, got {describe_type(findings)}")
     if policy is not None and not isinstance(policy, dict):
-        raise ReportError(f"report: policy must be a mapping, got {type(policy).__name__}")
+        raise ReportError(f"report: policy must be a mapping, got {describe_type(policy)}")
     stamp = _iso(generated if generated is not None else datetime.now(timezone.utc))
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", stamp or ""):
         raise ReportError(f"report: generated={generated!r} is not an ISO 8601 time")
@@ -340,7 +341,7 @@ def _json_default(value):
         return _iso(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
-    raise TypeError(f"report: {type(value).__name__} is not JSON serializable")
+    raise TypeError(f"report: {describe_type(value)} is not JSON serializable")
 
 
 def to_json(report):

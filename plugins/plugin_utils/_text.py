@@ -2,6 +2,7 @@
 import re
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
 
 # C0 and C1 control characters and DEL.
 CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -12,7 +13,7 @@ def check_text(value, option, what, hint=""):
     whitespace; else raise PlanError naming it (``what``: "an account name", "a path"; ``hint`` follows the
     empty-string message)."""
     if not isinstance(value, str):
-        raise PlanError(f"{option}: {value!r} ({type(value).__name__}) is not {what}")
+        raise PlanError(f"{option}: {value!r} ({describe_type(value)}) is not {what}")
     if not value.strip():
         raise PlanError(f"{option}: an empty string is not {what}{hint}")
     bad = CONTROL_RE.search(value)

@@ -62,6 +62,18 @@ def host_message(result):
     return plain_message(result.get("msg") or "no message")
 
 
+def report_failures(result, name, applied, failed, total, noun, key="name", where=""):
+    """Fail ``result`` as every apply task of the collection does: the module failing as a whole is the task's
+    message (its items keep their results); otherwise the items that failed (``failed``, out of ``total``, each
+    a ``noun`` named by its ``key``), each with its reason, the others having been applied."""
+    if applied is not None and applied.get("failed"):
+        result.update(failed=True, msg=f"{name}: applying on the host failed: {host_message(applied)}")
+    elif failed:
+        details = "; ".join(f"{entry[key]}: {entry.get('msg', 'failed')}" for entry in failed)
+        result.update(failed=True, msg=f"{name}: {len(failed)} of {total} {noun}(s) failed{where}, the others were "
+                                       f"applied: {details}")
+
+
 def argument_spec(documentation):
     """The spec of a stub that extends ``hyperv.backup.vm_selection``: the fragment's options plus its own."""
     spec = argument_spec_from_doc(ModuleDocFragment.DOCUMENTATION)
@@ -128,13 +140,7 @@ class VmAction(ActionBase):
             result["warnings"] = warnings
         if self._task.diff:
             result["diff"] = diff(final["vms"])
+        # The module failed as a whole (before or after reporting some VMs): its own message is the task's.
         failed = [entry for entry in final["vms"] if entry["status"] == "failed"]
-        if applied is not None and applied.get("failed"):
-            # The module failed as a whole (before or after reporting some VMs): its own message is the task's.
-            result["failed"] = True
-            result["msg"] = f"{self.NAME}: applying on the host failed: {host_message(applied)}"
-        elif failed:
-            result["failed"] = True
-            details = "; ".join(f"{entry['name']}: {entry.get('msg', 'failed')}" for entry in failed)
-            result["msg"] = f"{self.NAME}: {len(failed)} of {len(final['vms'])} VM(s) failed, the others were applied: {details}"
+        report_failures(result, self.NAME, applied, failed, len(final["vms"]), "VM")
         return result

@@ -92,6 +92,7 @@ on (in check mode too: the module resolves, and writes nothing in check mode). S
 """
 from ansible_collections.hyperv.backup.plugins.plugin_utils._text import check_text
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
 
 KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\VSS\\VssAccessControl"
 ACCESS = {"deny": 0, "writer": 1, "requester": 2, "both": 3}
@@ -163,7 +164,7 @@ def normalize_accounts(accounts, state="present"):
     """The ``accounts`` option -> ``[{'name', 'access': int or None}]`` (None: allowed as a writer at least),
     without repeats; raises PlanError naming the bad entry."""
     if not isinstance(accounts, (list, tuple)):
-        raise PlanError(f"accounts: expected a list of account names, got {type(accounts).__name__}")
+        raise PlanError(f"accounts: expected a list of account names, got {describe_type(accounts)}")
     result, seen = [], {}
     for index, item in enumerate(accounts):
         where = f"accounts[{index}]"
@@ -253,7 +254,7 @@ def plan(facts, options):
                         "(gather_subset vss_access_control)")
     current = facts.get("vss_access_control") or {}
     if not isinstance(current, dict):
-        raise PlanError(f"vss_access_control of {node} is a {type(current).__name__}, not a name -> value map")
+        raise PlanError(f"vss_access_control of {node} is {describe_type(current)}, not a name -> value map")
     existing = {}
     for value_name, data in current.items():
         existing.setdefault(fold(value_name), (value_name, data))

@@ -148,8 +148,10 @@ def test_defaults_through_the_argument_spec(data):
     facts = result["ansible_facts"]["hyperv_backup"]
     assert facts["gather_subset"] == SUBSETS
     assert set(facts) == {"schema", "gather_subset", "node", "cluster", "vms", "vss_access_control",
-                          "vss_writers_text", "events", "event_logs"}
+                          "vss_writers_text", "acls", "events", "event_logs"}
     assert facts["event_logs"]["logs"] == []  # what to read is the controller's to say (event_queries)
+    # vhd_set_acls: the folder of GC-N1's VHD Set (data.VHDS), as the disk's path spells it
+    assert [acl["Path"] for acl in facts["acls"]] == ["C:\\ClusterStorage\\Volume1\\Shared"]
     assert data == before  # reading changes nothing
 
 

@@ -21,10 +21,14 @@ from hvsim.world import DISPLAY_LANGUAGES
 
 FAULT_KNOBS = ("latency_ms", "fail_nth", "drop_nth")
 # Structured faults, read by the operations from the model data (docs/hvsim.md, "Fault injection").
-FAULT_SECTIONS = ("cmdlets", "vanishing_vms")
+FAULT_SECTIONS = ("cmdlets", "vanishing_vms", "acl_writers", "vanishing_folders", "registry_writes")
 # The keys of one ``faults.cmdlets`` entry and the type each must have.
 CMDLET_FAULT_KEYS = {"cmdlet": str, "node": str, "module": str, "vm": str, "after": int, "times": int,
                      "message": str, "ignore": bool, "property": str}
+# ``faults.acl_writers``: another program that writes a folder's ACL while vm_folder_access writes it.
+ACL_WRITER_KEYS = {"path": str, "sid": str, "rights": str, "node": str, "times": int}
+# ``faults.registry_writes``: writes of a registry value that fail.
+REGISTRY_WRITE_KEYS = {"node": str, "name": str, "message": str}
 
 _PATH_LOCKS = {}
 _PATH_LOCKS_GUARD = threading.Lock()
@@ -110,6 +114,12 @@ def validate(data, source="model"):
         if vanishing is not None and (not isinstance(vanishing, list)
                                       or not all(isinstance(v, str) and v for v in vanishing)):
             raise ModelError(f"{source}: faults.vanishing_vms must be a list of VM names or IDs, got {vanishing!r}")
+        folders = faults.get("vanishing_folders")
+        if folders is not None and (not isinstance(folders, list) or not all(isinstance(f, str) and f for f in folders)):
+            raise ModelError(f"{source}: faults.vanishing_folders must be a list of folder paths, got {folders!r}")
+        _validate_entries(faults.get("acl_writers"), "acl_writers", ACL_WRITER_KEYS,
+                          {"path": " (the folder)", "sid": " (the principal the other writer grants)"}, source)
+        _validate_entries(faults.get("registry_writes"), "registry_writes", REGISTRY_WRITE_KEYS, {}, source)
     _validate_integration_services(data, source)
     return data
 
@@ -171,20 +181,31 @@ def _validate_node_events(node, where):
                 raise ModelError(f"{at} needs '{key}'")
 
 
-def _validate_cmdlet_faults(entries, source):
-    """``faults.cmdlets``: a list of ``{cmdlet, node?, module?, vm?, after?, times?, message?, ignore?,
-    property?}``."""
+def _validate_entries(entries, section, keys, required, source):
+    """``faults.<section>``: a list of mappings with ``keys`` (name -> type), each of ``required`` (name -> what
+    it is, for the message) given. Returns ``[(where, entry)]`` for the section's own further checks."""
     if entries is None:
-        return
-    for where, entry in _mappings(entries, f"{source}: faults.cmdlets", CMDLET_FAULT_KEYS):
+        return []
+    checked = []
+    for where, entry in _mappings(entries, f"{source}: faults.{section}", keys):
         for key, value in entry.items():
-            kind = CMDLET_FAULT_KEYS[key]
+            kind = keys[key]
             if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ModelError(f"{where}.{key} must be an integer >= 0, got {value!r}")
             if kind is not int and not isinstance(value, kind):
                 raise ModelError(f"{where}.{key} must be a {kind.__name__}, got {value!r}")
-        if not entry.get("cmdlet"):
-            raise ModelError(f"{where} needs a 'cmdlet' (the cmdlet that fails, e.g. Add-VMScsiController)")
+        for key, what in required.items():
+            if not entry.get(key):
+                raise ModelError(f"{where} needs a '{key}'{what}")
+        checked.append((where, entry))
+    return checked
+
+
+def _validate_cmdlet_faults(entries, source):
+    """``faults.cmdlets``: a list of ``{cmdlet, node?, module?, vm?, after?, times?, message?, ignore?,
+    property?}``."""
+    required = {"cmdlet": " (the cmdlet that fails, e.g. Add-VMScsiController)"}
+    for where, entry in _validate_entries(entries, "cmdlets", CMDLET_FAULT_KEYS, required, source):
         if "property" in entry and str(entry["cmdlet"]).lower() != "get-vm":
             raise ModelError(f"{where}: 'property' (a property that throws when read) applies to Get-VM only, "
                              f"not {entry['cmdlet']}")

@@ -409,6 +409,21 @@ def normalize_path(path):
     return ("\\\\" + body) if unc else body
 
 
+def directory_name(path):
+    """``[System.IO.Path]::GetDirectoryName``: the folder that holds ``path`` (``C:\\a\\b.vhds`` -> ``C:\\a``,
+    ``C:\\b.vhds`` -> ``C:\\``, ``\\\\srv\\share\\b.vhds`` -> ``\\\\srv\\share``), separators as
+    backslashes; None for a root (https://learn.microsoft.com/dotnet/api/system.io.path.getdirectoryname)."""
+    text = normalize_path(path)
+    head, sep, _ = text.rpartition("\\")
+    if not sep or text == head + sep:
+        return None
+    if len(head) == 2 and head[1] == ":":
+        return head + "\\"
+    if text.startswith("\\\\") and head.count("\\") < 3:
+        return None  # \\server\share is a root
+    return head
+
+
 def path_key(path):
     """The case-insensitive comparison key of a Windows path."""
     return normalize_path(path).upper()
@@ -518,6 +533,150 @@ def read_folder(data, node, path):
 
 def folder_visible(data, node, path):
     return find_folder(data, node, path) is not None
+
+
+# -- ACLs ----------------------------------------------------------------------------------------------------
+# System.Security.AccessControl.FileSystemRights
+# (https://learn.microsoft.com/dotnet/api/system.security.accesscontrol.filesystemrights): its names and values.
+FILE_SYSTEM_RIGHTS = {
+    "ReadData": 0x1, "ListDirectory": 0x1, "WriteData": 0x2, "CreateFiles": 0x2, "AppendData": 0x4,
+    "CreateDirectories": 0x4, "ReadExtendedAttributes": 0x8, "WriteExtendedAttributes": 0x10,
+    "ExecuteFile": 0x20, "Traverse": 0x20, "DeleteSubdirectoriesAndFiles": 0x40, "ReadAttributes": 0x80,
+    "WriteAttributes": 0x100, "Write": 0x116, "Delete": 0x10000, "ReadPermissions": 0x20000,
+    "Read": 0x20089, "ReadAndExecute": 0x200A9, "Modify": 0x301BF, "ChangePermissions": 0x40000,
+    "TakeOwnership": 0x80000, "Synchronize": 0x100000, "FullControl": 0x1F01FF,
+}
+FULL_CONTROL = FILE_SYSTEM_RIGHTS["FullControl"]
+# InheritanceFlags and PropagationFlags (System.Security.AccessControl).
+INHERITANCE_FLAGS = {"ContainerInherit": 1, "ObjectInherit": 2}
+PROPAGATION_FLAGS = {"NoPropagateInherit": 1, "InheritOnly": 2}
+# Enum.ToString() of a flags enumeration: names taken from the largest value down while all their bits are
+# still left, printed in ascending order of value; of two names for one value the later-declared alias is
+# not shown; bits no name covers make the whole value print as a (signed 32-bit) number.
+_RIGHTS_NAMES = sorted(((bits, name) for name, bits in FILE_SYSTEM_RIGHTS.items()
+                        if name not in ("ListDirectory", "CreateFiles", "CreateDirectories", "Traverse")), reverse=True)
+
+
+def parse_rights(value):
+    """``'Modify, Synchronize'``, ``'268435456'`` or an int -> the access mask (unsigned 32 bits)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value & 0xFFFFFFFF
+    text = str(value).strip()
+    if re.fullmatch(r"-?[0-9]+", text):
+        return int(text) & 0xFFFFFFFF
+    mask = 0
+    for part in text.split(","):
+        name = part.strip()
+        if name not in FILE_SYSTEM_RIGHTS:
+            raise WorldError(f"'{value}' is not a FileSystemRights value ('{name}' is no name of it)")
+        mask |= FILE_SYSTEM_RIGHTS[name]
+    return mask
+
+
+def rights_text(mask):
+    """An access mask as ``[FileSystemRights]$mask).ToString()`` prints it."""
+    rest, names = mask, []
+    for bits, name in _RIGHTS_NAMES:
+        if rest & bits == bits:
+            names.append((bits, name))
+            rest &= ~bits
+    if rest or not names:
+        return str(mask - (1 << 32) if mask & 0x80000000 else mask)
+    return ", ".join(name for _, name in sorted(names))
+
+
+def parse_flags(value, table):
+    """``'ContainerInherit, ObjectInherit'`` / ``'None'`` -> bits of ``table``."""
+    bits = 0
+    for part in str(value if value is not None else "None").split(","):
+        name = part.strip()
+        if name and name != "None":
+            if name not in table:
+                raise WorldError(f"'{value}' names '{name}', which is not one of {', '.join(table)}")
+            bits |= table[name]
+    return bits
+
+
+def flags_text(bits, table):
+    names = [name for name, bit in sorted(table.items(), key=lambda item: item[1]) if bits & bit]
+    return ", ".join(names) if names else "None"
+
+
+def read_ace(ace):
+    """A model ACE (``{sid, rights, type, inheritance, propagation, inherited}``) as a CommonAce's fields:
+    ``{sid, mask, allow, inheritance, propagation, inherited}``."""
+    return {"sid": str(ace["sid"]).strip().upper(), "mask": parse_rights(ace.get("rights", "FullControl")),
+            "allow": str(ace.get("type", "Allow")).lower() == "allow",
+            "inheritance": parse_flags(ace.get("inheritance", "None"), INHERITANCE_FLAGS),
+            "propagation": parse_flags(ace.get("propagation", "None"), PROPAGATION_FLAGS),
+            "inherited": bool(ace.get("inherited", False))}
+
+
+def model_ace(fields):
+    """The inverse of :func:`read_ace`: what the model stores for an ACE."""
+    return {"sid": fields["sid"], "rights": rights_text(fields["mask"]), "type": "Allow" if fields["allow"] else "Deny",
+            "inheritance": flags_text(fields["inheritance"], INHERITANCE_FLAGS),
+            "propagation": flags_text(fields["propagation"], PROPAGATION_FLAGS), "inherited": fields["inherited"]}
+
+
+def access_rule(resolver, ace):
+    """One model ACE as ``(Get-Acl).Access`` shows it on the resolver's node (host_facts' ``Access`` shape)."""
+    sid = str(ace["sid"]).strip().upper()
+    return {"IdentityReference": resolver.translate(sid), "Sid": sid,
+            "FileSystemRights": str(ace.get("rights", "FullControl")), "AccessControlType": ace.get("type", "Allow"),
+            "InheritanceFlags": ace.get("inheritance", "None"), "PropagationFlags": ace.get("propagation", "None"),
+            "IsInherited": bool(ace.get("inherited", False))}
+
+
+def same_ace(a, b):
+    """Whether two model ACEs are the same entry (same SID, type, mask, flags), however their text is spelt."""
+    return read_ace(a) == read_ace(b)
+
+
+def canonical_insert_index(access):
+    """Where an explicit ACE goes in a DACL kept in canonical order: after the explicit ACEs, before the first
+    inherited one ("Order of ACEs in a DACL",
+    https://learn.microsoft.com/windows/win32/secauthz/order-of-aces-in-a-dacl: explicit ACEs precede
+    inherited ones)."""
+    for index, ace in enumerate(access):
+        if ace.get("inherited"):
+            return index
+    return len(access)
+
+
+ACL_LOCK_NAME = ".hyperv-backup-acl.lock"
+UNAUTHORIZED = "Attempted to perform an unauthorized operation."
+
+
+# -- the registry --------------------------------------------------------------------------------------------
+# Value names of a key compare without regard to case ("value names are not case sensitive", RegDeleteValue,
+# https://learn.microsoft.com/windows/win32/api/winreg/nf-winreg-regdeletevaluew), one character at a time.
+REGISTRY_DENIED = "Requested registry access is not allowed."
+
+
+def value_key(name):
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in str(name))
+
+
+def find_value(values, name):
+    """The name under which ``values`` (a key's name -> data) holds ``name``, or None."""
+    wanted = value_key(name)
+    for existing in values or {}:
+        if value_key(existing) == wanted:
+            return existing
+    return None
+
+
+def registry_write_error(data, node, name):
+    """The message a write (SetValue, DeleteValue) of value ``name`` on ``node`` throws with, or None
+    (``faults.registry_writes``: ``{node?, name?, message?}``)."""
+    for entry in (data.get("faults") or {}).get("registry_writes") or []:
+        if entry.get("node") and str(entry["node"]).lower() != str(node).lower():
+            continue
+        if entry.get("name") is not None and value_key(entry["name"]) != value_key(name):
+            continue
+        return entry.get("message") or REGISTRY_DENIED
+    return None
 
 
 # -- vssadmin ------------------------------------------------------------------------------------------------

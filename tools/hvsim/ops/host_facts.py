@@ -28,6 +28,9 @@ Hyper-V and Windows behaviour modelled here:
   RSAT-Clustering-PowerShell feature), asking for the cluster fails naming the feature.
 - ``acl_paths``: a folder the session may not read (``folders[].denied``) is access denied, not missing;
   a UNC path served by another machine is behind the double hop (:func:`hvsim.world.read_folder`).
+- ``vhd_set_acls``: the folders that hold the VHD Set files of this node's VMs are the disks' folders as
+  ``[System.IO.Path]::GetDirectoryName`` gives them (:func:`hvsim.world.directory_name`); each is read as an
+  ``acl_paths`` item is, but one that cannot be read is a warning and is left out, not a failed node.
 - ``Get-Acl`` returns the owner and the access rules, explicit and inherited; ``IdentityReference`` is
   translated on this host and stays the SID where it does not resolve (``NT VIRTUAL MACHINE\\<GUID>``
   elsewhere than on the VM's host). See :mod:`hvsim.world`.
@@ -56,7 +59,7 @@ from datetime import datetime, timedelta, timezone
 from hvsim import world
 from hvsim.ops import CmdletError, ModuleFail, operation, require_hyperv
 
-SUBSETS = ["cluster", "vms", "checkpoints", "vss_access_control", "vss_writers", "events"]
+SUBSETS = ["cluster", "vms", "checkpoints", "vss_access_control", "vss_writers", "vhd_set_acls", "events"]
 SCHEMA = 1
 
 SPEC = {  # mirrors the $spec of plugins/modules/host_facts.ps1
@@ -301,29 +304,19 @@ def _read_vms(ctx, node_name, supported, with_checkpoints, anti_affinity):
 
 def _acl(resolver, asked, spec):
     owner = str(spec.get("owner", "S-1-5-32-544")).upper()
-    access = []
-    for ace in spec.get("access") or []:
-        sid = str(ace["sid"]).upper()
-        access.append({
-            "IdentityReference": resolver.translate(sid),
-            "Sid": sid,
-            "FileSystemRights": str(ace.get("rights", "FullControl")),
-            "AccessControlType": ace.get("type", "Allow"),
-            "InheritanceFlags": ace.get("inheritance", "None"),
-            "PropagationFlags": ace.get("propagation", "None"),
-            "IsInherited": bool(ace.get("inherited", False)),
-        })
+    access = [world.access_rule(resolver, ace) for ace in spec.get("access") or []]
     return {"Path": asked, "Owner": resolver.translate(owner), "OwnerSid": owner, "Access": access}
 
 
-def _acl_path_error(item, node_name, problem):
-    """The module's message for an ``acl_paths`` item that cannot be read (see ``world.read_folder``)."""
+def _acl_path_error(item, node_name, problem, what="acl_paths item"):
+    """The module's message for a folder (``what``: an ``acl_paths`` item, a VHD Set folder) that cannot be
+    read (see ``world.read_folder``)."""
     kind, message = problem
     if world.unc_root(item) is not None and kind != "missing":
-        return (f"host_facts: acl_paths item '{item}' cannot be read from {node_name}: {message} {DOUBLE_HOP}")
+        return (f"host_facts: {what} '{item}' cannot be read from {node_name}: {message} {DOUBLE_HOP}")
     if kind == "missing":
-        return f"host_facts: acl_paths item '{item}' does not exist on {node_name}"
-    return (f"host_facts: acl_paths item '{item}' cannot be read on {node_name}: {message} The account Ansible "
+        return f"host_facts: {what} '{item}' does not exist on {node_name}"
+    return (f"host_facts: {what} '{item}' cannot be read on {node_name}: {message} The account Ansible "
             "connects with needs the right to read its permissions")
 
 
@@ -435,6 +428,28 @@ def _read_events(ctx, node, params):
     return events, {"days": days, "since": _iso(since), "until": _iso(until), "max_per_log": maximum, "logs": logs}
 
 
+def _vhd_set_folders(ctx, node_name, vms, already):
+    """``vhd_set_acls``: ``[(folder, spec)]`` of the folders that hold a VHD Set file of a VM of this node, each
+    once (paths compare without regard to case), sorted, leaving out those in ``already`` (read for
+    ``acl_paths``). A folder that cannot be read is a warning: it was not asked for by name."""
+    folders = {}
+    for vm in vms:
+        for disk in vm.get("HardDisks") or []:
+            if disk.get("IsVhdSet"):
+                folder = world.directory_name(disk["Path"])
+                folders.setdefault(world.path_key(folder), folder)
+    read = []
+    for key in sorted(folders):
+        if key in already:
+            continue
+        spec, problem = world.read_folder(ctx.data, node_name, folders[key])
+        if problem:
+            ctx.warn(f"{_acl_path_error(folders[key], node_name, problem, 'VHD Set folder')}; its ACL is left out of acls")
+            continue
+        read.append((folders[key], spec))
+    return read
+
+
 def _cluster(ctx, node, subset):
     """``(cluster facts or None, whether AntiAffinityClassNames could be read)``, as the .ps1 decides."""
     node_name = node["name"].upper()
@@ -477,6 +492,8 @@ def host_facts(ctx, params):
     subset = [s for s in SUBSETS if s in asked]
     if "checkpoints" in asked and "vms" not in asked:
         raise ModuleFail("host_facts: gather_subset 'checkpoints' needs 'vms'")
+    if "vhd_set_acls" in asked and "vms" not in asked:
+        raise ModuleFail("host_facts: gather_subset 'vhd_set_acls' needs 'vms'")
     require_hyperv(ctx, "host_facts")
 
     acl_paths = list(params.get("acl_paths") or [])
@@ -497,7 +514,9 @@ def host_facts(ctx, params):
         supported = facts["node"]["AutomaticCheckpointsSupported"]
         facts["vms"] = _read_vms(ctx, node_name, supported, "checkpoints" in subset, anti_affinity)
     if "vss_access_control" in subset:
-        facts["vss_access_control"] = {str(k): int(v) for k, v in (node.get("vss_access_control") or {}).items()}
+        # GetValue: a REG_DWORD is an int, a REG_SZ (a value someone wrote with the wrong type) a string
+        facts["vss_access_control"] = {str(k): v if isinstance(v, int) and not isinstance(v, bool) else str(v)
+                                       for k, v in (node.get("vss_access_control") or {}).items()}
     if "vss_writers" in subset:
         error = node.get("vssadmin_error")
         if error:
@@ -507,7 +526,9 @@ def host_facts(ctx, params):
             facts["vss_writers_text"] = world.render_vssadmin(node.get("vss_writers") or [])
     if "events" in subset:
         facts["events"], facts["event_logs"] = _read_events(ctx, node, params)
-    if folders:
+    if "vhd_set_acls" in subset:
+        folders += _vhd_set_folders(ctx, node_name, facts["vms"], {world.path_key(item) for item, _ in folders})
+    if folders or "vhd_set_acls" in subset:
         resolver = world.Resolver(data, node_name)
         facts["acls"] = [_acl(resolver, item, spec) for item, spec in folders]
     return {"changed": False, "ansible_facts": {"hyperv_backup": facts}}

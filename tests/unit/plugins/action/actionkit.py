@@ -2,17 +2,8 @@
 from unittest.mock import MagicMock
 
 from ansible.playbook.task import Task
-from ansible.plugins.loader import init_plugin_loader
 
-
-_LOADER_READY = []
-
-
-def _init_plugin_loader():
-    """Configure ansible's collection loader once per test process (it warns when asked twice)."""
-    if not _LOADER_READY:
-        init_plugin_loader()
-        _LOADER_READY.append(True)
+# Ansible's collection loader is configured once, by the repository's conftest.py.
 
 
 def make_action(action_class, args, module_results, check_mode=False, diff=False):
@@ -20,7 +11,6 @@ def make_action(action_class, args, module_results, check_mode=False, diff=False
 
     Returns the plugin and the list of ``(module_name, module_args)`` calls it made.
     """
-    _init_plugin_loader()
     task = MagicMock(Task)
     task.args = dict(args)
     task.async_val = 0

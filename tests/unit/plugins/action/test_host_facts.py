@@ -20,7 +20,7 @@ def test_defaults_gather_everything_in_one_call():
     action, calls = make_action(ActionModule, {}, {MODULE: recorded})
     result = action.run(task_vars={})
     assert calls == [(MODULE, {"gather_subset": ["cluster", "vms", "checkpoints", "vss_access_control", "vss_writers",
-                                                 "events"],
+                                                 "vhd_set_acls", "events"],
                                "acl_paths": [], "events_days": 7, "events_max": 200, "event_queries": event_queries()})]
     assert result["ansible_facts"]["hyperv_backup"]["vms"][0]["Name"] == "SQL01"
     assert result["changed"] is False
@@ -31,7 +31,7 @@ def test_subset_forms_are_expanded_on_the_controller():
     action, calls = make_action(ActionModule, {"gather_subset": ["!vss_writers", "!checkpoints", "!events"],
                                                "acl_paths": ["C:\\ClusterStorage\\Volume1\\GC"]}, {MODULE: recorded})
     action.run(task_vars={})
-    assert calls[0][1] == {"gather_subset": ["cluster", "vms", "vss_access_control"],
+    assert calls[0][1] == {"gather_subset": ["cluster", "vms", "vss_access_control", "vhd_set_acls"],
                            "acl_paths": ["C:\\ClusterStorage\\Volume1\\GC"]}
 
 

@@ -23,8 +23,8 @@ def test_account_carries_the_upper_case_guid_of_any_vm(guid):
 
 @pytest.mark.parametrize(
     "bad, kind",
-    [("a0af7903-94b4-4a2c-b3b3-16050d5f80f", "str"), ("SQL01", "str"), (42, "int"), (None, "NoneType"),
-     (["d9e0eb0a-5b37-508e-9173-67e9ade83acf"], "list")],
+    [("a0af7903-94b4-4a2c-b3b3-16050d5f80f", "a string"), ("SQL01", "a string"), (42, "an integer"), (None, "null"),
+     (["d9e0eb0a-5b37-508e-9173-67e9ade83acf"], "a list")],
 )
 def test_bad_input_names_the_value_its_type_and_the_shape_of_a_vm_id(bad, kind):
     with pytest.raises(AnsibleFilterError, match=r"vm_account: '.*' is not a VM ID: a VM ID is a GUID .*8-4-4-4-12") as err:

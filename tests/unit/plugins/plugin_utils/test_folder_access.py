@@ -137,7 +137,7 @@ def test_a_clustered_vm_role_of_an_unreported_vm_is_known():
         ({"path": GC, "discover": True}, "give path .* or discover: true, not both"),
         ({}, "give path \\(with or without vm_ids\\) or discover: true"),
         ({"discover": "yes"}, "discover: 'yes' is not a boolean"),
-        ({"path": GC, "vm_ids": N1["Id"]}, "vm_ids: expected a list of VM IDs, got str"),
+        ({"path": GC, "vm_ids": N1["Id"]}, "vm_ids: expected a list of VM IDs, got a string"),
     ],
 )
 def test_option_combinations(kwargs, message):
@@ -166,7 +166,7 @@ def test_option_combinations(kwargs, message):
                                   "C:\\\\ClusterStorage\\\\Volume1 \\(Cluster Shared Volume 'Cluster Disk 1'\\)"),
         ("C:\\ClusterStorage\\Volume20\\GC", "is not on a Cluster Shared Volume"),
         ("\\\\otherserver\\vms\\GC", "is not on a Cluster Shared Volume or a share that the VMs use"),
-        (42, "42 \\(int\\) is not a path"),
+        (42, "42 \\(an integer\\) is not a path"),
         ("", "an empty string is not a path"),
     ],
 )
@@ -485,6 +485,16 @@ def test_purge_keeps_clustered_roles_seen_only_as_roles():
     targets = fa.resolve_targets(cluster_view([first, second]), discover=True, purge_stale=True)
     the_plan = fa.plan(targets, [acl(GC, [ace(vm_sid(ghost))] + parent_aces())])
     assert the_plan["folders"][0]["revoke"] == []
+
+
+def test_purge_never_revokes_a_vm_it_grants_even_one_no_node_reports():
+    foreign = str(uuid.UUID(int=12))   # a VM of another cluster sharing the folder, already partly granted
+    targets = fa.resolve_targets(view(), path=GC, vm_ids=[N1["Id"], foreign], allow_unknown_vm_ids=True,
+                                 purge_stale=True)
+    the_plan = fa.plan(targets, [acl(GC, [ace(vm_sid(foreign), rights="Read")] + parent_aces())])
+    folder = the_plan["folders"][0]
+    assert folder["revoke"] == []
+    assert {g["sid"] for g in folder["grant"]} == {vm_sid(N1["Id"]), vm_sid(foreign)}
 
 
 def test_purge_refuses_an_incomplete_view_naming_the_nodes():

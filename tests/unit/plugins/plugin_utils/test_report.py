@@ -159,18 +159,18 @@ def test_evidence_is_normalized_newest_event_first():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: _report.build_report({"vms": []}, []), "view must be the output of hyperv.backup.cluster_view, got dict"),
-    (lambda: _report.build_report(small_view(), "nope"), "findings must be a list, got str"),
-    (lambda: _report.build_report(small_view(), [], before_view=[]), "before_view must be the output of hyperv.backup.cluster_view, got list"),
+    (lambda: _report.build_report({"vms": []}, []), "view must be the output of hyperv.backup.cluster_view, got a mapping"),
+    (lambda: _report.build_report(small_view(), "nope"), "findings must be a list, got a string"),
+    (lambda: _report.build_report(small_view(), [], before_view=[]), "before_view must be the output of hyperv.backup.cluster_view, got a list"),
     (lambda: _report.build_report(small_view(), [], generated="yesterday"), "generated='yesterday' is not an ISO 8601 time"),
-    (lambda: _report.build_report(small_view(), [], policy=["x"]), "policy must be a mapping, got list"),
+    (lambda: _report.build_report(small_view(), [], policy=["x"]), "policy must be a mapping, got a list"),
     (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "fatal", "A")]), "finding 0 (c) has severity 'fatal'"),
     (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "error", "A", kind="disk")]), "finding 0 (c) has object kind 'disk'"),
     (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "error", "")]), "finding 0 (c) has no object name"),
     (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "error", "A", evidence=[1])]), "finding 0 evidence must be a mapping"),
     (lambda: _report.build_report(small_view(), [new_finding("c", "c.x", "error", "A", evidence={"seen": True, "count": "3"})]),
      "finding 0 evidence count must be a number, got '3'"),
-    (lambda: _report.build_report(small_view(), [], checked={"c": "A"}), "checked['c'] must be a list of object names, got str"),
+    (lambda: _report.build_report(small_view(), [], checked={"c": "A"}), "checked['c'] must be a list of object names, got a string"),
     (lambda: _report.to_junit(small_report(), threshold="fatal"), "threshold 'fatal' is not one of error, warning, info"),
 ])
 def test_bad_input_is_named(call, message):

@@ -167,8 +167,8 @@ def test_any_printable_domain_and_user_pass_unchanged(domain, user):
         ("LAB\\s\x85vc", "contains the control character U\\+0085"),
         (" LAB\\svc", "has leading or trailing whitespace"),
         ("LAB\\svc ", "has leading or trailing whitespace"),
-        (42, "42 \\(int\\) is not an account name"),
-        (None, "None \\(NoneType\\) is not an account name"),
+        (42, "42 \\(an integer\\) is not an account name"),
+        (None, "None \\(null\\) is not an account name"),
         ("LAB\\" + "x" * 16380, "is 16384 characters long"),
     ],
 )
