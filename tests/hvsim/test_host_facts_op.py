@@ -505,3 +505,11 @@ def test_demo_over_winrm(tmp_path):
         assert result["msg"] == "host_facts: acl_paths item 'nope' is not an absolute path"
     finally:
         lab.stop()
+
+
+def test_a_vm_without_the_backup_integration_service_reports_null(data):
+    vm = data["vms"][0]
+    vm["backup_integration"] = None
+    result = ops.run("host_facts", vm["node"], data, {"gather_subset": ["vms"]})
+    [facts] = [v for v in result["ansible_facts"]["hyperv_backup"]["vms"] if v["Id"] == vm["id"].lower()]
+    assert facts["BackupIntegration"] is None

@@ -252,8 +252,10 @@ def _vm_facts(ctx, vm, supported, with_checkpoints, anti_affinity, unread, empty
                              "DiskCount": None if "HardDisks" in unread else per_controller.get(n, 0)}
                             for n in range(int(vm.get("scsi_controllers", 0) or 0))],
         "HardDisks": disks,
-        "BackupIntegration": {"Enabled": bool(backup.get("enabled", True)),
-                              "PrimaryStatusDescription": backup.get("status")},
+        # null: the VM has no Backup (volume shadow copy) integration service, as Get-VMIntegrationService
+        # then lists none with its component ID (docs/windows-contract.md, host_facts)
+        "BackupIntegration": None if "backup_integration" in vm and vm["backup_integration"] is None
+        else {"Enabled": bool(backup.get("enabled", True)), "PrimaryStatusDescription": backup.get("status")},
         "Checkpoints": [_checkpoint(cp) for cp in vm.get("checkpoints") or []] if with_checkpoints else [],
     })
     for key in empty:
