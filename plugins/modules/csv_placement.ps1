@@ -256,19 +256,25 @@ for ($index = 0; $index -lt $started.Count; $index++) {
     $item = $started[$index].Item
     $outcome = $outcomes[$index]
     $item.seconds = $outcome.Seconds
+    $readBack = $null
     try {
         $item.owner = (Read-Placement -Move $item).Owner
     }
     catch {
-        $module.Warn("csv_placement: reading where '$($item.name)' is after the move failed: $($_.Exception.Message)")
+        $item.owner = $null
+        $readBack = $_.Exception.Message
     }
-    if ($item.owner -eq $item.to) {
+    if ($null -ne $item.owner -and $item.owner -eq $item.to) {
         $item.status = 'moved'
         $module.Result.changed = $true
     }
     elseif ($null -ne $outcome.Error) {
         $item.status = 'failed'
         $item.error = [String]$outcome.Error
+    }
+    elseif ($null -ne $readBack) {
+        $item.status = 'failed'
+        $item.error = "the cluster returned without an error, but reading where '$($item.name)' is then failed: $readBack; run again to see where it is"
     }
     else {
         $item.status = 'failed'

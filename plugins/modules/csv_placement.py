@@ -25,7 +25,7 @@ description:
     VM moves that depended on a CSV move that failed, and fails the task afterwards naming every failure
     with the cluster's own message. Running it again plans from the new placement and finishes the job.
   - The cluster's own placement rules (the CSV balancer, VM load balancing, failback to preferred owners)
-    may undo moves; the plan says which (RV(plan.moves[].may_be_undone_by)) and warns. It never changes
+    may undo moves; the plan says which (C(may_be_undone_by) of each of RV(plan.moves)) and warns. It never changes
     those settings.
 extends_documentation_fragment:
   - hyperv.backup.attributes
@@ -183,7 +183,7 @@ moves:
   description:
     - The moves of this run, in the order of the plan, with what came of each.
     - C(status) is C(planned) (check mode), C(moved), C(ok) (already on its target when the move came), C(failed)
-      (RV(moves[].error) has the cluster's message), or C(skipped) (RV(moves[].error) says why, for instance
+      (C(error) has the cluster's message), or C(skipped) (C(error) says why, for instance
       that the move of its CSV failed).
     - C(method) is how the cluster moved it - C(live), C(quick), C(ownership) (a VM that is Off or Saved, or
       a CSV) - and C(seconds) how long it took.

@@ -262,10 +262,22 @@ def csv_placement(ctx, params):
             else:
                 item["seconds"] = _move_vm(ctx, obj, item["to"], item["method"])
             ctx.mark_changed()
+            error = None
         except _Refused as err:
-            item.update(status="failed", error=str(err), seconds=0.0)
-        item["owner"] = str(obj["owner_node"] if item["kind"] == "csv" else obj["node"]).upper()
-        if item["owner"] == item["to"]:
+            error = str(err)
+            item["seconds"] = 0.0
+        try:
+            item["owner"] = _placement(ctx, item)[1]
+        except CmdletError as err:
+            item["owner"] = None
+            if error is None:
+                error = (f"the cluster returned without an error, but reading where '{item['name']}' is then failed: "
+                         f"{err}; run again to see where it is")
+        if item["owner"] is not None and item["owner"] == item["to"]:
             item["status"] = "moved"
             ctx.result["changed"] = True
+        else:
+            item.update(status="failed", error=error or (
+                f"the cluster returned without an error, but '{item['name']}' is on {item['owner']}, not on "
+                f"{item['to']}, after {item['seconds']} s; it may still be moving: run again to see"))
     return dict(ctx.result)
