@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils.HyperVBackup
 
 # Carries out the CSV placement moves planned by the action plugin (docs/windows-contract.md, csv_placement):
 # VM roles to another node (a running VM is live- or quick-migrated, a VM that is Off or Saved changes owner)
@@ -84,18 +85,6 @@ if ($clusterName -ne $module.Params.cluster) {
 }
 # Set only now: a failure before this point shows its msg alone (FailJson returns every Result field).
 $module.Result.moves = [System.Collections.Generic.List[Object]]@()
-
-function Get-NodeName {
-    <#
-    .SYNOPSIS
-    A cluster node's name in upper case ($null for no node).
-    #>
-    param ($ClusterNode)
-    if ($null -eq $ClusterNode) {
-        return $null
-    }
-    ([String]$ClusterNode.Name).ToUpperInvariant()
-}
 
 function Read-Placement {
     <#

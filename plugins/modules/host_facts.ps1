@@ -108,18 +108,6 @@ function Resolve-AccountName {
     }
 }
 
-function Get-NodeName {
-    <#
-    .SYNOPSIS
-    A cluster node's name in upper case, as node names are reported ($null for no node).
-    #>
-    param ($ClusterNode)
-    if ($null -eq $ClusterNode) {
-        return $null
-    }
-    ([String]$ClusterNode.Name).ToUpperInvariant()
-}
-
 function ConvertTo-Sid {
     <#
     .SYNOPSIS

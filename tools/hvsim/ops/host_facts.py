@@ -37,7 +37,13 @@ Hyper-V and Windows behaviour modelled here:
 Model keys read beyond docs/hvsim.md's basics: ``nodes[].hyperv_module`` (false: the Hyper-V PowerShell
 module is not installed), ``nodes[].vssadmin_error`` (text vssadmin prints when it fails),
 ``nodes[].cluster_service``, ``nodes[].failover_clusters_module``, ``nodes[].set_vm_parameters``,
-``folders[].denied``, ``cluster.parameters: null`` (no 'Virtual Machine Cluster WMI' resource).
+``folders[].denied``, ``cluster.parameters: null`` (no 'Virtual Machine Cluster WMI' resource), and for CSV
+placement ``nodes[].memory_capacity`` (Get-VMHost), ``nodes[].drain_status``, ``vms[].memory_assigned``,
+``hard_disks[].file_size`` (Get-VHD; not asked for a shared disk, which Get-VHD reads only from the host using it:
+https://learn.microsoft.com/powershell/module/hyper-v/get-vhd), ``vms[].possible_owners`` /
+``preferred_owners`` / ``auto_failback`` (Get-ClusterOwnerNode, the group's AutoFailbackType) and the cluster's
+``csv_balancer``, ``auto_balancer_mode``, ``auto_balancer_level``, ``cluster_enforced_anti_affinity``
+(:mod:`hvsim.world`, "placement").
 """
 from datetime import datetime, timezone
 
