@@ -20,6 +20,7 @@ Then the view is built again from the nodes' facts (``_cluster_view.cluster_view
 (``OnSharedVolumeOwner``, the VHD Set folders) follows.
 """
 import copy
+from collections.abc import Mapping
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import cluster_view
 from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
@@ -33,6 +34,16 @@ VM_SETTINGS = ("CheckpointType", "AutomaticCheckpointsEnabled")
 
 class ViewAfterError(ValueError):
     """Input that is not a view or module results; the message names it."""
+
+
+def _plain(value):
+    """A copy made of plain dicts, lists and scalars (what a playbook hands a filter may be lazy containers,
+    whose deep copy costs far more)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _results(results):
@@ -112,13 +123,13 @@ def view_after(view, results):
     if not isinstance(view, dict) or not isinstance(view.get("vms"), list) or not isinstance(view.get("nodes"), dict):
         raise ViewAfterError(f"view_after: expected the output of hyperv.backup.cluster_view (a mapping with vms "
                              f"and nodes), got {describe_type(view)}")
-    view = copy.deepcopy(view)
+    view = _plain(view)
     cluster = view.get("cluster")
     if cluster:
         cluster = {key: value for key, value in cluster.items() if key not in DERIVED_CLUSTER_KEYS}
     by_id = {str(vm.get("Id")).lower(): vm for vm in view["vms"]}
     nodes_by_name = {name.upper(): facts for name, facts in view["nodes"].items()}
-    for result in _results(results):
+    for result in _results(_plain(results) if isinstance(results, (list, tuple, Mapping)) else results):
         for entry in result.get("vms") or []:
             vm = by_id.get(str(entry.get("id") if isinstance(entry, dict) else "").lower())
             if vm is not None and isinstance(entry.get("after"), dict):
