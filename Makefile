@@ -28,7 +28,7 @@ help:
 	@echo "make lab-down    stop it"
 	@echo "make bench       benchmarks at small sizes, a few minutes (tests/bench/README.md; BENCH_ARGS='--help' lists the sizes)"
 	@echo "make bench-baseline BENCH_ARGS='...'   the whole baseline against hvsim: round trips, per-VM comparison, 16-node cluster"
-	@echo "make bench-full  every size of tests/bench/README.md, with the hosts' module-run cost at 0 and 1000 ms (an hour or more)"
+	@echo "make bench-full  every size of tests/bench/README.md, with the hosts' module-run cost at 0 and 1000 ms (over 2 hours)"
 
 $(VENV)/.stamp: requirements.txt tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
