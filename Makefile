@@ -19,14 +19,16 @@ COLLECTION_LINK := .collections/ansible_collections/hyperv/backup
 export PYTHONPATH := $(CURDIR)/tools
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv venv-newest collection browser test test-unit test-integration test-ps test-newest demo lab lab-down bench lint docs clean
+.PHONY: help venv venv-newest collection browser test test-unit test-integration test-ps test-newest demo lab lab-down bench bench-baseline bench-full lint docs clean
 
 help:
 	@echo "make demo        run the readiness playbook against a simulated 3-node Hyper-V cluster and show the report"
 	@echo "make test        every test: unit, integration against hvsim, PowerShell parse check, docs lint, on ansible-core 2.19/Python 3.11 and the newest ansible-core/Python 3.13"
 	@echo "make lab         start hvsim in the background (MODEL=<file>), inventory in $(LAB_DIR)/inventory.yml"
 	@echo "make lab-down    stop it"
-	@echo "make bench       benchmarks (tests/bench/README.md)"
+	@echo "make bench       benchmarks at small sizes, a few minutes (tests/bench/README.md; BENCH_ARGS='--help' lists the sizes)"
+	@echo "make bench-baseline BENCH_ARGS='...'   the whole baseline against hvsim: round trips, per-VM comparison, 16-node cluster"
+	@echo "make bench-full  every size of tests/bench/README.md, with the hosts' module-run cost at 0 and 1000 ms (over 2 hours)"
 
 $(VENV)/.stamp: requirements.txt tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -96,7 +98,17 @@ lab-down:
 	 else rm -f $(LAB_DIR)/inventory.yml $(LAB_DIR)/hvsim.json; fi
 
 bench: venv
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python tests/bench/run.py
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python tests/bench/run.py $(BENCH_ARGS)
+
+bench-baseline: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python tests/bench/bench_baseline.py $(BENCH_ARGS)
+
+# Every figure of tests/bench/README.md. The per-VM comparison at 1,000 VMs with a 1 s module-run cost alone
+# takes the better part of an hour: its parts can be run one at a time with bench-baseline.
+bench-full: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python tests/bench/run.py --sizes 10,100,1000 \
+	  --baseline-round-trips 10,100,1000 --baseline-compare 30,300,1000 --baseline-cluster 16/1000 \
+	  --module-run-ms 0,1000
 
 clean: lab-down
 	rm -rf $(VENV) $(VENV_NEWEST) .collections $(LAB_DIR) .pytest_cache

@@ -1,13 +1,14 @@
 """Benchmarks: round trips and wall time per host against hvsim, planner time and memory on the controller,
-and the CSV placement planner up to 64 nodes / 8,000 VMs / 256 CSVs (bench_placement.py).
+the whole baseline against hvsim and against one task per VM per setting (bench_baseline.py), and the CSV
+placement planner up to 64 nodes / 8,000 VMs / 256 CSVs (bench_placement.py).
 
-Run with `make bench` (or `.venv/bin/python tests/bench/run.py [--sizes 10,100,1000]`). Prints a table and
-writes tests/bench/results.json. What was measured, and on what, is in tests/bench/README.md.
+Run with `make bench` (or `.venv/bin/python tests/bench/run.py [--sizes 10,100,1000] [--baseline-... sizes]`).
+The defaults of the baseline parts are small; `make bench-full` runs every size. Prints a table and writes
+tests/bench/results.json. What was measured, and on what, is in tests/bench/README.md.
 """
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -19,6 +20,7 @@ sys.path[:0] = [os.path.join(ROOT, ".collections"), os.path.join(ROOT, "tools")]
 
 from hvsim.testing import Lab, host_results, run_ansible  # noqa: E402
 
+import bench_baseline  # noqa: E402  (beside this file)
 import bench_placement  # noqa: E402  (beside this file)
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils._cluster_view import cluster_view  # noqa: E402
@@ -138,11 +140,19 @@ def main():
     parser.add_argument("--sizes", default="10,100,1000", help="VMs per node, comma-separated")
     parser.add_argument("--placement-sizes", default=bench_placement.SIZES,
                         help="CSV placement planner: nodes/VMs/CSVs, comma-separated ('' skips it)")
+    parser.add_argument("--baseline-round-trips", default="10",
+                        help="the whole baseline: VMs per node of a 3-node cluster, comma-separated ('' skips it)")
+    parser.add_argument("--baseline-compare", default="30",
+                        help="the baseline against one task per VM per setting: VMs, comma-separated ('' skips it)")
+    parser.add_argument("--baseline-cluster", default="", help="the whole baseline on nodes/VMs, e.g. 16/1000")
+    parser.add_argument("--forks", type=int, default=16, help="forks of the --baseline-cluster runs")
+    parser.add_argument("--module-run-ms", default="0",
+                        help="hvsim's faults.module_run_ms for the baseline parts, comma-separated (e.g. 0,1000)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in (int(s) for s in args.sizes.split(",") if s.strip()):
             facts_run = bench_host_facts(size, workdir)
             controller = bench_controller(facts_run.pop("facts"))
             converge, rerun = bench_checkpoint_type(size, workdir)
@@ -153,10 +163,12 @@ def main():
                   f"{controller['findings']} findings; checkpoint_type converge {converge['seconds']:.2f} s "
                   f"({converge['vms_changed']} VMs, {converge['module_runs_per_host']} module runs per host), "
                   f"rerun {rerun['seconds']:.2f} s ({rerun['vms_changed']} VMs, {rerun['module_runs_per_host']} per host)")
+    baseline = bench_baseline.run(args.baseline_round_trips, args.baseline_compare, args.baseline_cluster,
+                                  args.module_run_ms, args.forks)
     placement = bench_placement.run(args.placement_sizes) if args.placement_sizes else []
-    meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
     with open(args.out, "w") as handle:
-        json.dump({"meta": meta, "rows": rows, "placement": placement}, handle, indent=2)
+        json.dump({"meta": bench_baseline.meta(), "rows": rows, "baseline": baseline, "placement": placement},
+                  handle, indent=2)
     print(f"written {args.out}")
 
 

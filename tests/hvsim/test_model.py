@@ -39,6 +39,10 @@ def test_minimal_model_is_valid():
     (lambda d: d.pop("credentials"), "'credentials' must be a mapping"),
     (lambda d: d.update(faults={"fail_every": 2}), "unknown fault knob 'fail_every'"),
     (lambda d: d.update(faults={"fail_nth": -1}), "faults.fail_nth must be an integer >= 0"),
+    (lambda d: d.update(faults={"module_run_ms": -5}), "faults.module_run_ms must be an integer >= 0, got -5"),
+    (lambda d: d.update(faults={"module_run_ms": "1000"}), "faults.module_run_ms must be an integer >= 0, got '1000'"),
+    (lambda d: d.update(faults={"module_run_ms": True}), "faults.module_run_ms must be an integer >= 0, got True"),
+    (lambda d: d.update(faults={"module_run_ms": 1.5}), "faults.module_run_ms must be an integer >= 0, got 1.5"),
     (lambda d: d.update(faults={"cmdlets": {"cmdlet": "Get-VM"}}), "faults.cmdlets must be a list of mappings"),
     (lambda d: d.update(faults={"cmdlets": [{"vm": "SQL01"}]}), "faults.cmdlets[0] needs a 'cmdlet'"),
     (lambda d: d.update(faults={"cmdlets": [{"cmdlet": "Get-VM", "when": 1}]}), "faults.cmdlets[0]: unknown key 'when'"),
@@ -155,7 +159,7 @@ def test_faults_defaults(tmp_path):
     data = minimal()
     data.pop("faults")
     model = Model(write(tmp_path / "m.yml", data))
-    assert model.faults() == {"latency_ms": 0, "fail_nth": 0, "drop_nth": 0}
+    assert model.faults() == {"latency_ms": 0, "module_run_ms": 0, "fail_nth": 0, "drop_nth": 0}
 
 
 def test_two_vms_may_share_a_name_but_not_an_id(tmp_path):
@@ -176,5 +180,5 @@ def test_structured_faults_are_accepted_and_kept_out_of_the_knobs(tmp_path):
                                   {"cmdlet": "Set-VM", "ignore": True},
                                   {"cmdlet": "Get-VM", "property": "Version"}]}
     model = Model(write(tmp_path / "m.yml", data))
-    assert model.faults() == {"latency_ms": 0, "fail_nth": 0, "drop_nth": 0}
+    assert model.faults() == {"latency_ms": 0, "module_run_ms": 0, "fail_nth": 0, "drop_nth": 0}
     assert model.read()["faults"]["cmdlets"][0]["times"] == 2

@@ -1,6 +1,10 @@
 """Fault injection, driven by the ``faults`` section of the model (re-read on every request).
 
 - ``latency_ms``: every HTTP reply is delayed by this many milliseconds.
+- ``module_run_ms``: every module run costs the host this many milliseconds before the module's own work: the
+  time a real host spends starting ``powershell.exe`` under WinRM, running Ansible's exec wrapper (which
+  compiles the C# of ``Ansible.Basic`` in memory on every run) and importing the Hyper-V module. It is spent
+  outside the model's lock, so that the nodes pay it in parallel, as real hosts do.
 - ``fail_nth: N``: the Nth module run, counted from when the knobs last changed, fails with a WS-Management
   SOAP fault instead of running, as when the WinRM service of a host stops under a running command.
 - ``drop_nth: N``: the Nth command's Receive closes the connection without a reply (the module did run).
@@ -47,6 +51,10 @@ class FaultState:
     def latency_seconds(self):
         with self._lock:
             return self._knobs["latency_ms"] / 1000.0
+
+    def module_run_seconds(self):
+        with self._lock:
+            return self._knobs["module_run_ms"] / 1000.0
 
     def module_run_fails(self):
         """Count one module run; True when it is the one ``fail_nth`` names."""

@@ -19,7 +19,9 @@ import yaml
 
 from hvsim.world import DISPLAY_LANGUAGES
 
-FAULT_KNOBS = ("latency_ms", "fail_nth", "drop_nth")
+# latency_ms: per HTTP reply; module_run_ms: per module run, the host starting PowerShell and loading the module
+# (hvsim.faults, docs/hvsim.md "Fault injection").
+FAULT_KNOBS = ("latency_ms", "module_run_ms", "fail_nth", "drop_nth")
 # Structured faults, read by the operations from the model data (docs/hvsim.md, "Fault injection").
 FAULT_SECTIONS = ("cmdlets", "vanishing_vms", "acl_writers", "vanishing_folders", "registry_writes", "fail_move")
 # The keys of one ``faults.cmdlets`` entry and the type each must have.

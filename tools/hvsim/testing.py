@@ -96,7 +96,7 @@ class Lab:
         self.model.write(data)
 
     def set_faults(self, **knobs):
-        """Set fault knobs (``latency_ms``, ``fail_nth``, ``drop_nth``); unnamed knobs are kept."""
+        """Set fault knobs (``latency_ms``, ``module_run_ms``, ``fail_nth``, ``drop_nth``); unnamed knobs are kept."""
         for knob in knobs:
             if knob not in FAULT_KNOBS:
                 raise ValueError(f"unknown fault knob '{knob}' (known: {', '.join(FAULT_KNOBS)})")

@@ -472,6 +472,11 @@ class Simulator:
         if self.faults.module_run_fails():
             raise SoapFault(SERVICE_STOPPED_CODE,
                             SERVICE_STOPPED_MSG.format(node=node, n=self.faults.knobs["fail_nth"]))
+        # The host's own cost of a module run (PowerShell start-up, the exec wrapper, Import-Module Hyper-V):
+        # slept outside the model's lock, so that the nodes pay it at the same time, as separate hosts do.
+        cost = self.faults.module_run_seconds()
+        if cost:
+            time.sleep(cost)
         if request.async_mode:
             result = {"failed": True, "msg": f"hvsim does not run modules asynchronously: the module "
                       f"'{request.script}' was sent with async (async_jid {request.async_jid!r}); run it "
