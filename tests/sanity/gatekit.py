@@ -50,7 +50,7 @@ def run(cmd, cwd, env=None, timeout=900):
 
 
 def checkout_files():
-    """The files of the checkout as git sees them: tracked, and untracked unless ignored (what a build would take)."""
+    """The files of the checkout as git sees them: tracked, and untracked unless git ignores them."""
     proc = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                           capture_output=True, check=True)
     return {path for path in proc.stdout.decode("utf-8").split("\0") if path and (ROOT / path).is_file()}
@@ -114,8 +114,9 @@ _OFFLINE = "failed to reach any of the inventories"
 _UNDEFINED_LABEL = re.compile(r"undefined label: '([^']+)'")
 
 
-def docs_site(dest):
-    """Build the docs site of the collection into ``dest`` (emptied first) with antsibull-docs and Sphinx.
+def docs_site(dest, collections_path=LINK_ROOT):
+    """Build the docs site of the collection found in ``collections_path`` into ``dest`` (emptied first) with
+    antsibull-docs and Sphinx.
 
     Returns ``(html index path or None, problems, log)``: ``problems`` are the warnings and errors that count
     (see ``_OFFLINE``); the site is good when there is an index and no problem."""
@@ -124,7 +125,7 @@ def docs_site(dest):
         shutil.rmtree(dest)
     dest.mkdir(parents=True, mode=0o700)
     dest.chmod(0o700)   # antsibull-docs writes only into directories no one else can write to
-    env = tool_env(ANSIBLE_COLLECTIONS_PATH=LINK_ROOT, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    env = tool_env(ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
     title = f"{FQCN} collection"
     steps = [
         [tool("antsibull-docs"), "sphinx-init", "--use-current", "--squash-hierarchy", "--fail-on-error",
