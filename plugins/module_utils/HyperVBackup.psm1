@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # What the PowerShell modules of hyperv.backup share: loading the Hyper-V module, finding the VM an
-# operation names, asking the host which parameters a cmdlet has (docs/windows-contract.md).
+# operation names, asking the host which parameters a cmdlet has, naming cluster nodes (docs/windows-contract.md).
 #
 # Patterns every module of this collection follows (docs/windows-contract.md, "Conventions"):
 # - Cmdlets are called module-qualified (Hyper-V\Get-VM, FailoverClusters\Get-ClusterGroup,
@@ -95,4 +95,16 @@ Function Resolve-AccountName {
     }
 }
 
-Microsoft.PowerShell.Core\Export-ModuleMember -Function Import-HyperVModule, Test-CommandParameter, Get-OperationVM, Resolve-AccountName
+Function Get-NodeName {
+    <#
+    .SYNOPSIS
+    A cluster node's name in upper case, as node names are reported ($null for no node).
+    #>
+    param ($ClusterNode)
+    if ($null -eq $ClusterNode) {
+        return $null
+    }
+    ([String]$ClusterNode.Name).ToUpperInvariant()
+}
+
+Microsoft.PowerShell.Core\Export-ModuleMember -Function Import-HyperVModule, Test-CommandParameter, Get-OperationVM, Resolve-AccountName, Get-NodeName

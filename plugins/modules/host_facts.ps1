@@ -109,18 +109,6 @@ function Get-Group {
     , [System.Collections.Generic.List[Object]]@()
 }
 
-function Get-NodeName {
-    <#
-    .SYNOPSIS
-    A cluster node's name in upper case, as node names are reported ($null for no node).
-    #>
-    param ($ClusterNode)
-    if ($null -eq $ClusterNode) {
-        return $null
-    }
-    ([String]$ClusterNode.Name).ToUpperInvariant()
-}
-
 function ConvertTo-Sid {
     <#
     .SYNOPSIS
@@ -259,6 +247,69 @@ function Invoke-ForVMs {
     @{ Output = @($output); Failed = $failed }
 }
 
+function ConvertTo-NullableInt {
+    <#
+    .SYNOPSIS
+    An integer property of a cluster object as an integer, or $null where the object does not have it.
+    #>
+    param ($Value)
+    if ($null -eq $Value) {
+        return $null
+    }
+    [int]$Value
+}
+
+function Read-OwnerList {
+    <#
+    .SYNOPSIS
+    Get-ClusterOwnerNode for each of $Objects (VM groups: their preferred owners in order; VM resources:
+    their possible owners): one call for all of them piped in and, when that fails or does not return one
+    list per object, one call per object, each guarded. Returns @{ Lists = node names (upper case) per
+    object, in the order of $Objects ($null where the read failed); Failed = @{ index = message } }.
+    #>
+    param ([Object[]]$Objects)
+    $lists = New-Object -TypeName 'System.Object[]' -ArgumentList $Objects.Count
+    $failed = @{}
+    $batch = $null
+    try {
+        $batch = @($Objects | FailoverClusters\Get-ClusterOwnerNode -ErrorAction Stop)
+    }
+    catch {
+        $batch = $null
+    }
+    if ($null -ne $batch -and $batch.Count -eq $Objects.Count) {
+        $index = 0
+        foreach ($ownerList in $batch) {
+            $lists[$index] = @(foreach ($owner in $ownerList.OwnerNodes) { Get-NodeName -ClusterNode $owner })
+            $index++
+        }
+    }
+    else {
+        for ($index = 0; $index -lt $Objects.Count; $index++) {
+            try {
+                $ownerList = FailoverClusters\Get-ClusterOwnerNode -InputObject $Objects[$index] -ErrorAction Stop
+                $lists[$index] = @(foreach ($owner in $ownerList.OwnerNodes) { Get-NodeName -ClusterNode $owner })
+            }
+            catch {
+                $failed[$index] = "Get-ClusterOwnerNode: $($_.Exception.Message)"
+            }
+        }
+    }
+    @{ Lists = $lists; Failed = $failed }
+}
+
+function Test-SizedDisk {
+    <#
+    .SYNOPSIS
+    Whether host_facts reads a hard disk's size with Get-VHD: a disk with a path that is not shared (not a VHD
+    Set, no persistent reservations).
+    #>
+    param ($Disk)
+    $path = [String]$Disk.Path
+    ($path -ne '') -and -not [bool]$Disk.SupportPersistentReservations -and
+        -not $path.EndsWith('.vhds', [StringComparison]::OrdinalIgnoreCase)
+}
+
 function Read-Property {
     <#
     .SYNOPSIS
@@ -303,6 +354,14 @@ catch {
 # Automatic checkpoints exist where Set-VM has the parameter (Windows build 16299, version 1709, and later):
 # asked of the host, not derived from its build.
 $automaticCheckpointsSupported = Test-CommandParameter -Name Set-VM -ModuleName Hyper-V -Parameter AutomaticCheckpointsEnabled
+# The node's physical memory, which CSV placement keeps a headroom of; null (with a warning) when unread.
+$memoryCapacity = $null
+try {
+    $memoryCapacity = [int64](Hyper-V\Get-VMHost -ErrorAction Stop).MemoryCapacity
+}
+catch {
+    $module.Warn("host_facts: reading the memory capacity of $node failed, so MemoryCapacity is null: Get-VMHost: $($_.Exception.Message)")
+}
 
 $facts = [Ordered]@{
     schema = 1
@@ -313,6 +372,7 @@ $facts = [Ordered]@{
         OsVersion = '{0}.{1}.{2}' -f $osVersion.Major, $osVersion.Minor, $osVersion.Build
         OsBuild = $osVersion.Build
         AutomaticCheckpointsSupported = $automaticCheckpointsSupported
+        MemoryCapacity = $memoryCapacity
     }
 }
 
@@ -324,9 +384,7 @@ $facts = [Ordered]@{
 # fails naming it; asking only for the VMs warns (their AntiAffinityClassNames cannot be read).
 $readsCluster = ($gatherSubset -contains 'cluster') -or ($gatherSubset -contains 'vms')
 $clustered = $false
-# VMId (lower-case string) -> the AntiAffinityClassNames of the VM's cluster group. A VM role is a cluster
-# group of GroupType VirtualMachine whose name the administrator may change, so a group is matched to its
-# VM not by name but by the VmID private parameter of the group's 'Virtual Machine' resource.
+# VMId -> its group's AntiAffinityClassNames; the VM roles of the cluster.
 $antiAffinityByVMId = @{}
 $vmRoles = [System.Collections.Generic.List[Object]]@()
 $clusService = Microsoft.PowerShell.Management\Get-Service -Name ClusSvc -ErrorAction SilentlyContinue
@@ -354,6 +412,7 @@ if ($clustered) {
             $_.GroupType.ToString() -eq 'VirtualMachine'
         })
         $resources = @(FailoverClusters\Get-ClusterResource -ErrorAction Stop)
+        $vmResources = @($resources | Where-Object { $_.ResourceType.Name -eq 'Virtual Machine' })
         $roleByName = @{}
         foreach ($group in $vmGroups) {
             # foreach, not a pipeline: a $null collection gives no item rather than one $null.
@@ -364,15 +423,16 @@ if ($clustered) {
                 OwnerNode = Get-NodeName -ClusterNode $group.OwnerNode
                 State = $group.State.ToString()
                 AntiAffinityClassNames = $classNames
+                PossibleOwners = $null
+                PreferredOwners = $null
+                AutoFailbackType = ConvertTo-NullableInt -Value $group.AutoFailbackType
             }
             $roleByName[$group.Name] = $role
             $vmRoles.Add($role)
         }
         if ($vmGroups.Count -gt 0) {
             # One pipeline for every VM resource of the cluster, not one call per group.
-            $vmIdParameters = @($resources |
-                Where-Object { $_.ResourceType.Name -eq 'Virtual Machine' } |
-                FailoverClusters\Get-ClusterParameter -Name VmID -ErrorAction SilentlyContinue)
+            $vmIdParameters = @($vmResources | FailoverClusters\Get-ClusterParameter -Name VmID -ErrorAction SilentlyContinue)
             foreach ($parameter in $vmIdParameters) {
                 $groupName = $parameter.ClusterObject.OwnerGroup.Name
                 if ($null -ne $parameter.Value -and $roleByName.ContainsKey($groupName)) {
@@ -388,10 +448,15 @@ if ($clustered) {
 
             $nodes = [System.Collections.Generic.List[Object]]@()
             foreach ($clusterNode in FailoverClusters\Get-ClusterNode -ErrorAction Stop) {
+                $drainStatus = $null
+                if ($null -ne $clusterNode.DrainStatus) {
+                    $drainStatus = $clusterNode.DrainStatus.ToString()
+                }
                 $nodes.Add([Ordered]@{
                     Name = Get-NodeName -ClusterNode $clusterNode
                     State = $clusterNode.State.ToString()
                     Id = [String]$clusterNode.Id
+                    DrainStatus = $drainStatus
                 })
             }
 
@@ -423,12 +488,52 @@ if ($clustered) {
                 })
             }
 
+            # Placement: preferred owners of each VM group, possible owners of each VM resource (one pipeline
+            # each for all of them); a role whose list cannot be read has null for it, with a warning.
+            $roleProblems = [Ordered]@{}
+            $ownerReads = @(
+                @{ Key = 'PreferredOwners'; Objects = $vmGroups; OfGroup = $false },
+                @{ Key = 'PossibleOwners'; Objects = $vmResources; OfGroup = $true }
+            )
+            foreach ($ownerRead in $ownerReads) {
+                if ($ownerRead.Objects.Count -eq 0) {
+                    continue
+                }
+                $read = Read-OwnerList -Objects $ownerRead.Objects
+                for ($index = 0; $index -lt $ownerRead.Objects.Count; $index++) {
+                    $object = $ownerRead.Objects[$index]
+                    $groupName = if ($ownerRead.OfGroup) { $object.OwnerGroup.Name } else { $object.Name }
+                    if (-not $roleByName.ContainsKey($groupName)) {
+                        continue
+                    }
+                    $role = $roleByName[$groupName]
+                    if ($read.Failed.ContainsKey($index)) {
+                        if (-not $roleProblems.Contains($role.Name)) {
+                            $roleProblems[$role.Name] = [System.Collections.Generic.List[String]]@()
+                        }
+                        $roleProblems[$role.Name].Add("$($ownerRead.Key) ($($read.Failed[$index]))")
+                    }
+                    else {
+                        $role[$ownerRead.Key] = $read.Lists[$index]
+                    }
+                }
+            }
+            foreach ($roleName in $roleProblems.Keys) {
+                $module.Warn("host_facts: VM role '$roleName' is reported in part, with null for what could not be read: $($roleProblems[$roleName] -join '; ')")
+            }
+
             $facts['cluster'] = [Ordered]@{
                 Name = $cluster.Name
                 Nodes = $nodes
                 Parameters = [Ordered]@{ ConfigStoreRootPath = $configStoreRootPath }
                 SharedVolumes = $sharedVolumes
                 VMRoles = $vmRoles
+                # What may undo a placement: the CSV balancer, VM load balancing, and whether anti-affinity is
+                # enforced (cluster common properties; null where the cluster does not have them).
+                CsvBalancer = ConvertTo-NullableInt -Value $cluster.CsvBalancer
+                AutoBalancerMode = ConvertTo-NullableInt -Value $cluster.AutoBalancerMode
+                AutoBalancerLevel = ConvertTo-NullableInt -Value $cluster.AutoBalancerLevel
+                ClusterEnforcedAntiAffinity = ConvertTo-NullableInt -Value $cluster.ClusterEnforcedAntiAffinity
             }
         }
     }
@@ -490,6 +595,40 @@ if ($gatherSubset -contains 'vms') {
         }
     }
 
+    # FileSize of each disk: Get-VHD once for every path, one call per path when that fails. Not for a shared
+    # disk (a VHD Set, or a VHDX with persistent reservations): Get-VHD reads a VHD in use on shared storage
+    # only from the host using it, and a shared disk is used by the VMs of several hosts; its FileSize is null.
+    $fileSizes = @{}
+    $sizeFailed = @{}
+    $sizedPaths = New-Object -TypeName 'System.Collections.Generic.HashSet[String]' -ArgumentList ([StringComparer]::OrdinalIgnoreCase)
+    foreach ($vmDisks in $disksByVM.Values) {
+        foreach ($disk in $vmDisks) {
+            if (Test-SizedDisk -Disk $disk) {
+                $null = $sizedPaths.Add([String]$disk.Path)
+            }
+        }
+    }
+    if ($sizedPaths.Count -gt 0) {
+        $pathList = @($sizedPaths)
+        try {
+            foreach ($vhd in @(Hyper-V\Get-VHD -Path $pathList -ErrorAction Stop)) {
+                $fileSizes[([String]$vhd.Path).ToUpperInvariant()] = [int64]$vhd.FileSize
+            }
+        }
+        catch {
+            foreach ($path in $pathList) {
+                try {
+                    foreach ($vhd in @(Hyper-V\Get-VHD -Path $path -ErrorAction Stop)) {
+                        $fileSizes[([String]$vhd.Path).ToUpperInvariant()] = [int64]$vhd.FileSize
+                    }
+                }
+                catch {
+                    $sizeFailed[$path.ToUpperInvariant()] = "Get-VHD: $($_.Exception.Message)"
+                }
+            }
+        }
+    }
+
     $vms = [System.Collections.Generic.List[Object]]@()
     foreach ($vm in $vmList) {
         $vmId = $null
@@ -526,6 +665,9 @@ if ($gatherSubset -contains 'vms') {
             $properties.MemoryStartup = Read-Property -Name MemoryStartup -Problems $problems -Read {
                 [int64]$vm.MemoryStartup
             }
+            $properties.MemoryAssigned = Read-Property -Name MemoryAssigned -Problems $problems -Read {
+                [int64]$vm.MemoryAssigned
+            }
             $properties.DynamicMemoryEnabled = Read-Property -Name DynamicMemoryEnabled -Problems $problems -Read {
                 [bool]$vm.DynamicMemoryEnabled
             }
@@ -546,6 +688,19 @@ if ($gatherSubset -contains 'vms') {
                 $hardDisks = [System.Collections.Generic.List[Object]]@()
                 foreach ($disk in (Get-Group -Groups $disksByVM -Key $vmId)) {
                     $diskPath = $disk.Path
+                    $fileSize = $null
+                    if (Test-SizedDisk -Disk $disk) {
+                        $sizeKey = ([String]$diskPath).ToUpperInvariant()
+                        if ($fileSizes.ContainsKey($sizeKey)) {
+                            $fileSize = $fileSizes[$sizeKey]
+                        }
+                        elseif ($sizeFailed.ContainsKey($sizeKey)) {
+                            $problems.Add("FileSize of $diskPath ($($sizeFailed[$sizeKey]))")
+                        }
+                        else {
+                            $problems.Add("FileSize of $diskPath (Get-VHD returned no object for $diskPath)")
+                        }
+                    }
                     $hardDisks.Add([Ordered]@{
                         Path = $diskPath
                         ControllerType = $disk.ControllerType.ToString()
@@ -553,6 +708,7 @@ if ($gatherSubset -contains 'vms') {
                         ControllerLocation = [int]$disk.ControllerLocation
                         SupportPersistentReservations = [bool]$disk.SupportPersistentReservations
                         IsVhdSet = ($null -ne $diskPath) -and $diskPath.EndsWith('.vhds', [StringComparison]::OrdinalIgnoreCase)
+                        FileSize = $fileSize
                     })
                 }
             }

@@ -204,6 +204,8 @@ ansible_facts:
             - The node itself. C(Name) is C($env:COMPUTERNAME), C(DnsHostName) its fully qualified name.
             - C(AutomaticCheckpointsSupported) is whether this node's C(Set-VM) has the C(AutomaticCheckpointsEnabled)
               parameter (Windows build 16299, version 1709, and later).
+            - C(MemoryCapacity) is the node's memory in bytes (C(Get-VMHost)), V(null) with a warning when it could
+              not be read.
           returned: success
           type: dict
           sample:
@@ -212,6 +214,7 @@ ansible_facts:
             OsVersion: 10.0.20348
             OsBuild: 20348
             AutomaticCheckpointsSupported: true
+            MemoryCapacity: 274877906944
         cluster:
           description:
             - The failover cluster as this node sees it (C(Get-Cluster), C(Get-ClusterNode),
@@ -221,28 +224,43 @@ ansible_facts:
             - C(Parameters.ConfigStoreRootPath) is that of the cluster resource of type C(Virtual Machine Cluster
               WMI), an empty string when unset, V(null) when there is no such resource.
             - C(SharedVolumes[].Path) is the volume's C(FriendlyVolumeName).
+            - C(Nodes[].DrainStatus) is C(NotInitiated), C(InProgress), C(Completed) or C(Failed).
+            - C(VMRoles[].PossibleOwners) are the nodes the VM's resource may run on, C(PreferredOwners) the group's
+              preferred owners in order, C(AutoFailbackType) 1 when the group fails back to its first preferred
+              owner (C(Get-ClusterOwnerNode), one call for all groups and one for all VM resources); a list that
+              could not be read is V(null), with a warning.
+            - C(CsvBalancer), C(AutoBalancerMode), C(AutoBalancerLevel) and C(ClusterEnforcedAntiAffinity) are the
+              cluster's settings that may undo a CSV placement or constrain it (M(hyperv.backup.csv_placement)).
           returned: when the cluster subset was read
           type: dict
           sample:
             Name: HVC01
             Nodes:
-              - {Name: HV01, State: Up, Id: '1'}
-              - {Name: HV02, State: Up, Id: '2'}
+              - {Name: HV01, State: Up, Id: '1', DrainStatus: NotInitiated}
+              - {Name: HV02, State: Up, Id: '2', DrainStatus: NotInitiated}
             Parameters: {ConfigStoreRootPath: ''}
             SharedVolumes:
               - {Name: Cluster Disk 1, OwnerNode: HV01, State: Online, Path: 'C:\ClusterStorage\Volume1'}
             VMRoles:
-              - {Name: SQL01, VMId: d9e0eb0a-5b37-508e-9173-67e9ade83acf, OwnerNode: HV01, State: Online, AntiAffinityClassNames: []}
+              - {Name: SQL01, VMId: d9e0eb0a-5b37-508e-9173-67e9ade83acf, OwnerNode: HV01, State: Online,
+                 AntiAffinityClassNames: [], PossibleOwners: [HV01, HV02], PreferredOwners: [HV01], AutoFailbackType: 0}
+            CsvBalancer: 1
+            AutoBalancerMode: 2
+            AutoBalancerLevel: 1
+            ClusterEnforcedAntiAffinity: 0
         vms:
           description:
             - The VMs registered on this node (C(Get-VM)), with the C(Get-VM) property names.
-            - C(Id) is the lower-case VM ID; C(MemoryStartup) is in bytes; C(AutomaticCheckpointsEnabled) is
+            - C(Id) is the lower-case VM ID; C(MemoryStartup) and C(MemoryAssigned) (what the VM holds now, 0 when
+              it is Off or Saved) are in bytes; C(AutomaticCheckpointsEnabled) is
               V(null) where the node does not support automatic checkpoints.
             - C(AntiAffinityClassNames) comes from the VM's cluster group, V([]) when the VM is not clustered.
             - C(ScsiControllers) lists the VM's SCSI controllers (C(Get-VMScsiController)) with the number of
               hard disks on each.
             - C(HardDisks) lists its hard disks (C(Get-VMHardDiskDrive)); C(SupportPersistentReservations) is true
-              for a shared disk, C(IsVhdSet) when the file is a VHD Set (C(.vhds)).
+              for a shared disk, C(IsVhdSet) when the file is a VHD Set (C(.vhds)). C(FileSize) is the size of the
+              disk's file in bytes (C(Get-VHD), one call for all disks), V(null) for a shared disk, which C(Get-VHD)
+              reads only from the host using it, and, with a warning, when it could not be read.
             - C(BackupIntegration) is the Backup (volume shadow copy) integration service, V(null) when the VM
               has none.
             - C(Checkpoints) lists the VM's checkpoints (C(Get-VMSnapshot)) with C(CreationTime) in UTC, V([])
@@ -262,6 +280,7 @@ ansible_facts:
               Version: '10.0'
               ProcessorCount: 4
               MemoryStartup: 4294967296
+              MemoryAssigned: 4294967296
               DynamicMemoryEnabled: false
               CheckpointType: Production
               AutomaticCheckpointsEnabled: false
@@ -277,6 +296,7 @@ ansible_facts:
                   ControllerLocation: 0
                   SupportPersistentReservations: false
                   IsVhdSet: false
+                  FileSize: 42949672960
               BackupIntegration: {Enabled: true, PrimaryStatusDescription: OK}
               Checkpoints:
                 - Id: 6a1f4c52-0d3e-4b8f-9c1a-2f7d5e8b9a10

@@ -39,6 +39,7 @@ description:
     in check mode.
 extends_documentation_fragment:
   - hyperv.backup.attributes
+  - hyperv.backup.facts
 options:
   path:
     description:
@@ -121,6 +122,12 @@ notes:
   - In check mode the VMs' status and the ACL after are what a real run would do from the ACL read.
   - The role R(hyperv.backup.vhds_permissions,ansible_collections.hyperv.backup.vhds_permissions_role) reads every
     node, decides for the whole cluster and applies this module once per cluster.
+  - With O(facts) (instead of O(cluster_view)), the facts must hold the C(cluster) and C(vms) subsets of
+    M(hyperv.backup.host_facts), with O(discover) also C(vhd_set_acls), and with O(path) the ACL of that
+    folder (O(hyperv.backup.host_facts#module:acl_paths)). With O(cluster_view), the ACLs its nodes read with
+    the C(vhd_set_acls) subset are used, and only the target folders whose ACL the view does not hold are
+    read. Either way the host re-applies the grants to the ACL as it finds it when it writes, so an ACL read
+    earlier never loses an ACE.
 seealso:
   - module: hyperv.backup.host_facts
   - plugin: hyperv.backup.cluster_view

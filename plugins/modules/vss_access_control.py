@@ -24,6 +24,7 @@ description:
     that account, the others are still applied, and the task fails afterwards.
 extends_documentation_fragment:
   - hyperv.backup.attributes
+  - hyperv.backup.facts
 options:
   accounts:
     description:
@@ -81,6 +82,8 @@ notes:
     account.
   - The role R(hyperv.backup.vss_access_control,ansible_collections.hyperv.backup.vss_access_control_role) applies
     this module on every node, with its policy from variables.
+  - With O(facts), the facts must hold the C(vss_access_control) subset of M(hyperv.backup.host_facts). The
+    host reads each value again before writing it and writes only what still differs.
 seealso:
   - module: hyperv.backup.host_facts
   - name: Security Considerations for Requesters

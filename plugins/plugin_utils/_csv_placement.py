@@ -171,6 +171,10 @@ def _held_memory(vm):
     return startup if isinstance(startup, int) and startup > 0 else None
 
 
+_COMPLETE_VIEW = ("the hyperv.backup.csv_affinity role and playbooks/rebalance_csv.yml do both, with every node of "
+                  "the cluster in the play")
+
+
 def placement_input(view):
     """``cluster_view(...)`` -> the planner's input ``{'nodes', 'csvs', 'vms', 'balancer', 'warnings'}``.
 
@@ -188,7 +192,8 @@ def placement_input(view):
     if not isinstance(view, dict) or not isinstance(view.get("cluster"), dict):
         raise PlacementError(
             "csv_placement: the cluster view has no failover cluster; gather hyperv.backup.host_facts with the "
-            "'cluster' subset on every node of the cluster and build the view with hyperv.backup.cluster_view"
+            "'cluster' and 'vms' subsets on every node of the cluster and build the view with the "
+            f"hyperv.backup.cluster_view filter ({_COMPLETE_VIEW})"
         )
     cluster = view["cluster"]
     member_nodes = cluster.get("Nodes") or []
@@ -199,7 +204,7 @@ def placement_input(view):
             f"csv_placement: the cluster view is incomplete: {', '.join(unseen)} "
             f"{'is' if len(unseen) == 1 else 'are'} Up but reported no facts, so the VMs running there are unknown; "
             f"gather hyperv.backup.host_facts on every node of cluster {cluster.get('Name')} (all hosts of the "
-            "inventory group, for instance with the csv_affinity role) and pass all of the results to cluster_view"
+            f"inventory group) and pass all of the results to the cluster_view filter ({_COMPLETE_VIEW})"
         )
     node_facts = {str(name).upper(): facts.get("node") or {} for name, facts in (view.get("nodes") or {}).items()}
     nodes = []

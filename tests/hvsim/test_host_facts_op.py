@@ -112,11 +112,12 @@ accounts:
 faults: {latency_ms: 0, fail_nth: 0, drop_nth: 0}
 """
 
-VM_KEYS = {"Id", "Name", "State", "Generation", "Version", "ProcessorCount", "MemoryStartup", "DynamicMemoryEnabled",
+VM_KEYS = {"Id", "Name", "State", "Generation", "Version", "ProcessorCount", "MemoryStartup", "MemoryAssigned",
+           "DynamicMemoryEnabled",
            "CheckpointType", "AutomaticCheckpointsEnabled", "Path", "IsClustered", "AntiAffinityClassNames",
            "ScsiControllers", "HardDisks", "BackupIntegration", "Checkpoints"}
 DISK_KEYS = {"Path", "ControllerType", "ControllerNumber", "ControllerLocation", "SupportPersistentReservations",
-             "IsVhdSet"}
+             "IsVhdSet", "FileSize"}
 ACE_KEYS = {"IdentityReference", "Sid", "FileSystemRights", "AccessControlType", "InheritanceFlags",
             "PropagationFlags", "IsInherited"}
 
@@ -165,7 +166,8 @@ def test_unknown_subset_is_refused_by_the_argument_spec(data):
 def test_node_facts(data):
     facts, _ = facts_of(data, "HV01")
     assert facts["node"] == {"Name": "HV01", "DnsHostName": "hv01.test.example", "OsVersion": "10.0.20348",
-                             "OsBuild": 20348, "AutomaticCheckpointsSupported": True}
+                             "OsBuild": 20348, "AutomaticCheckpointsSupported": True,
+                             "MemoryCapacity": world.DEFAULT_MEMORY_CAPACITY}
     old, _ = facts_of(data, "hv02")
     assert old["node"]["Name"] == "HV02"
     assert old["node"]["AutomaticCheckpointsSupported"] is False
@@ -235,7 +237,8 @@ def test_cluster_is_cluster_wide(data):
     assert one["cluster"] == two["cluster"]
     cluster = one["cluster"]
     assert cluster["Name"] == "HVCT"
-    assert cluster["Nodes"] == [{"Name": "HV01", "State": "Up", "Id": "1"}, {"Name": "HV02", "State": "Paused", "Id": "2"}]
+    assert cluster["Nodes"] == [{"Name": "HV01", "State": "Up", "Id": "1", "DrainStatus": "NotInitiated"},
+                                {"Name": "HV02", "State": "Paused", "Id": "2", "DrainStatus": "NotInitiated"}]
     assert cluster["Parameters"] == {"ConfigStoreRootPath": ""}
     assert cluster["SharedVolumes"] == [{"Name": "Cluster Disk 1", "OwnerNode": "HV01", "State": "Online",
                                          "Path": "C:\\ClusterStorage\\Volume1"}]
@@ -244,7 +247,8 @@ def test_cluster_is_cluster_wide(data):
     roles = {r["Name"]: r for r in cluster["VMRoles"]}
     gc_n1 = next(vm for vm in clustered if vm["name"] == "GC-N1")
     assert roles["GC-N1"] == {"Name": "GC-N1", "VMId": gc_n1["id"].lower(), "OwnerNode": "HV01", "State": "Online",
-                              "AntiAffinityClassNames": ["GC"]}
+                              "AntiAffinityClassNames": ["GC"], "PossibleOwners": ["HV01", "HV02"],
+                              "PreferredOwners": [], "AutoFailbackType": 0}
     assert roles["GC-N2"]["State"] == "Offline"  # Saved
     assert "vms" not in one
 
@@ -456,9 +460,9 @@ def test_demo_vss_drift(demo_facts):
 
     granted = {node: f["vss_access_control"].get("LAB\\svc-veeam") for node, f in demo_facts.items()}
     assert granted == {"HV01": 1, "HV02": 0, "HV03": None}  # HV02 denies the account, HV03 lacks it
-    unstable = {node: [(w["Name"], w["State"], w["LastError"]) for w in parse_vss_writers(f["vss_writers_text"])
-                       if w["State"] != 1] for node, f in demo_facts.items()}
-    assert unstable == {"HV01": [], "HV02": [("Microsoft Hyper-V VSS Writer", 5, "Retryable error")], "HV03": []}
+    troubled = {node: [(w["Name"], w["State"], w["LastError"]) for w in parse_vss_writers(f["vss_writers_text"])
+                       if w["State"] != 1 or w["LastError"] != "No error"] for node, f in demo_facts.items()}
+    assert troubled == {"HV01": [], "HV02": [("Microsoft Hyper-V VSS Writer", 1, "Retryable error")], "HV03": []}
 
 
 def test_demo_guest_cluster_acl_drift(demo_facts):

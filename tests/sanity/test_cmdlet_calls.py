@@ -97,8 +97,8 @@ def test_cmdlet_calls_fit_the_documented_signatures(path):
                      "$info[0].FriendlyName: Microsoft.FailoverClusters.PowerShell.ClusterSharedVolumeInfo[] (output of "
                      "FailoverClusters\\Get-ClusterSharedVolume.SharedVolumeInfo) has no member 'FriendlyName' "
                      "(tools/ps_signatures/members.yml lists the confirmed ones)", id="property through a member"),
-        pytest.param("$disk = Hyper-V\\Get-VHD -Path $p\n$disk.VhdType",
-                     "$disk.VhdType: Microsoft.Vhd.PowerShell.VirtualHardDisk (output of Hyper-V\\Get-VHD) has no list "
+        pytest.param("$switch = Hyper-V\\Get-VMSwitch -Name $p\n$switch.SwitchType",
+                     "$switch.SwitchType: Microsoft.HyperV.PowerShell.VMSwitch (output of Hyper-V\\Get-VMSwitch) has no list "
                      "of confirmed members in tools/ps_signatures/members.yml", id="type without a member list"),
         pytest.param("Get-VMScsiControler -VM $vm",
                      "Get-VMScsiControler: unknown command: not a cmdlet of the signature table nor a function of "

@@ -21,7 +21,7 @@ from hvsim.world import DISPLAY_LANGUAGES
 
 FAULT_KNOBS = ("latency_ms", "fail_nth", "drop_nth")
 # Structured faults, read by the operations from the model data (docs/hvsim.md, "Fault injection").
-FAULT_SECTIONS = ("cmdlets", "vanishing_vms", "acl_writers", "vanishing_folders", "registry_writes")
+FAULT_SECTIONS = ("cmdlets", "vanishing_vms", "acl_writers", "vanishing_folders", "registry_writes", "fail_move")
 # The keys of one ``faults.cmdlets`` entry and the type each must have.
 CMDLET_FAULT_KEYS = {"cmdlet": str, "node": str, "module": str, "vm": str, "after": int, "times": int,
                      "message": str, "ignore": bool, "property": str}
@@ -121,6 +121,7 @@ def validate(data, source="model"):
                           {"path": " (the folder)", "sid": " (the principal the other writer grants)"}, source)
         _validate_entries(faults.get("registry_writes"), "registry_writes", REGISTRY_WRITE_KEYS, {}, source)
     _validate_integration_services(data, source)
+    _validate_placement(data, source)
     return data
 
 
@@ -199,6 +200,63 @@ def _validate_entries(entries, section, keys, required, source):
                 raise ModelError(f"{where} needs a '{key}'{what}")
         checked.append((where, entry))
     return checked
+
+
+# -- placement keys: memory, disk sizes, owners, balancing settings, failing moves -------------------------
+# Cluster settings and their allowed values (Microsoft's cluster common properties).
+CLUSTER_SETTINGS = {"csv_balancer": (0, 1), "auto_balancer_mode": (0, 1, 2), "auto_balancer_level": (1, 2, 3),
+                    "cluster_enforced_anti_affinity": (0, 1)}
+DRAIN_STATUSES = ("NotInitiated", "InProgress", "Completed", "Failed")
+
+
+def _count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _validate_placement(data, source):
+    """The model keys CSV placement reads (docs/hvsim.md): ``cluster.csv_balancer``, ``auto_balancer_mode``,
+    ``auto_balancer_level``, ``cluster_enforced_anti_affinity``, ``live_migration_rate``; ``nodes[].memory_capacity``,
+    ``drain_status``; ``vms[].memory_assigned``, ``possible_owners``, ``preferred_owners``, ``auto_failback``,
+    ``hard_disks[].file_size``; ``faults.fail_move``."""
+    cluster = data.get("cluster") or {}
+    if isinstance(cluster, dict):
+        for key, allowed in CLUSTER_SETTINGS.items():
+            value = cluster.get(key)
+            if value is not None and (isinstance(value, bool) or value not in allowed):
+                raise ModelError(f"{source}: cluster.{key} must be one of {', '.join(map(str, allowed))}, got {value!r}")
+        rate = cluster.get("live_migration_rate")
+        if rate is not None and (not _count(rate) or rate == 0):
+            raise ModelError(f"{source}: cluster.live_migration_rate must be a number of bytes per second above 0, "
+                             f"got {rate!r}")
+    names = {n["name"].lower() for n in data.get("nodes") or []}
+    for index, node in enumerate(data.get("nodes") or []):
+        if node.get("memory_capacity") is not None and not _count(node["memory_capacity"]):
+            raise ModelError(f"{source}: nodes[{index}].memory_capacity must be a number of bytes, "
+                             f"got {node['memory_capacity']!r}")
+        if node.get("drain_status") is not None and node["drain_status"] not in DRAIN_STATUSES:
+            raise ModelError(f"{source}: nodes[{index}].drain_status must be one of {', '.join(DRAIN_STATUSES)}, "
+                             f"got {node['drain_status']!r}")
+    for vm in data.get("vms") or []:
+        where = f"{source}: VM '{vm['name']}'"
+        if vm.get("memory_assigned") is not None and not _count(vm["memory_assigned"]):
+            raise ModelError(f"{where}: memory_assigned must be a number of bytes, got {vm['memory_assigned']!r}")
+        for key in ("possible_owners", "preferred_owners"):
+            owners = vm.get(key)
+            if owners is None:
+                continue
+            if not isinstance(owners, list) or not all(isinstance(o, str) for o in owners):
+                raise ModelError(f"{where}: {key} must be a list of node names, got {owners!r}")
+            unknown = [o for o in owners if o.lower() not in names]
+            if unknown:
+                raise ModelError(f"{where}: {key} names unknown node(s) {', '.join(unknown)}")
+        if vm.get("auto_failback") not in (None, 0, 1) or isinstance(vm.get("auto_failback"), bool):
+            raise ModelError(f"{where}: auto_failback must be 0 or 1, got {vm['auto_failback']!r}")
+        for disk in vm.get("hard_disks") or []:
+            if isinstance(disk, dict) and disk.get("file_size") is not None and not _count(disk["file_size"]):
+                raise ModelError(f"{where}: hard_disks file_size must be a number of bytes, got {disk['file_size']!r}")
+    failing = (data.get("faults") or {}).get("fail_move")
+    if failing is not None and (not isinstance(failing, list) or not all(isinstance(v, str) and v for v in failing)):
+        raise ModelError(f"{source}: faults.fail_move must be a list of VM names or IDs and CSV names, got {failing!r}")
 
 
 def _validate_cmdlet_faults(entries, source):

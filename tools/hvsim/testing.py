@@ -310,9 +310,19 @@ def run_ansible(lab, *args, json_output=True, env=None, timeout=300):
     if not json_output:
         return proc.returncode, proc.stdout + proc.stderr
     try:
-        return proc.returncode, json.loads(proc.stdout)
+        return proc.returncode, _json_document(proc.stdout)
     except ValueError:
         return proc.returncode, proc.stdout + proc.stderr
+
+
+def _json_document(stdout):
+    """The JSON callback's document: what plugins display themselves (progress lines of a long task) comes
+    before it, on lines of their own."""
+    text = stdout.lstrip()
+    if not text.startswith("{"):
+        start = stdout.find("\n{")
+        text = stdout[start + 1:] if start >= 0 else stdout
+    return json.loads(text)
 
 
 def host_results(output):

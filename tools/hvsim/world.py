@@ -887,3 +887,76 @@ def set_backup_integration(vm, enabled):
         backup = {}
         vm["backup_integration"] = backup
     backup["enabled"] = bool(enabled)
+
+
+# -- placement: memory, disk sizes, owners, the cluster's balancing settings ---------------------------------
+# What host_facts reads for CSV placement and what the csv_placement operation's moves obey. Defaults are
+# those of a Windows Server 2016+ cluster as Microsoft documents them: AutoBalancerMode 2 and
+# AutoBalancerLevel 1 (https://learn.microsoft.com/previous-versions/windows/desktop/mscs/clusters-autobalancermode,
+# .../clusters-autobalancerlevel), ClusterEnforcedAntiAffinity 0 (.../clusters-clusterenforcedantiaffinity),
+# CsvBalancer 1 (on by default, turned off where Storage Spaces Direct is enabled: microsoft/diskspd#160).
+GIB = 2 ** 30
+DEFAULT_MEMORY_CAPACITY = 256 * GIB          # a node's physical memory when the model does not say
+DEFAULT_DISK_FILE_SIZE = 40 * GIB            # a virtual disk file's size when the model does not say
+DEFAULT_LIVE_MIGRATION_RATE = GIB            # bytes of VM memory copied per second (about a 10 GbE network)
+CLUSTER_SETTING_DEFAULTS = {"csv_balancer": 1, "auto_balancer_mode": 2, "auto_balancer_level": 1,
+                            "cluster_enforced_anti_affinity": 0}
+# Get-VM's MemoryAssigned is the host memory the VM holds: none while it is Off or Saved.
+_HOLDS_MEMORY = ("running", "paused", "starting", "stopping", "saving", "pausing", "resuming",
+                 "runningcritical", "pausedcritical")
+
+
+def cluster_setting(data, key):
+    """A balancing setting of the cluster (``cluster.<key>``), with its default."""
+    cluster = data.get("cluster") or {}
+    value = cluster.get(key)
+    return CLUSTER_SETTING_DEFAULTS[key] if value is None else int(value)
+
+
+def memory_capacity(node):
+    """``(Get-VMHost).MemoryCapacity`` of a model node, in bytes."""
+    value = node.get("memory_capacity")
+    return DEFAULT_MEMORY_CAPACITY if value is None else int(value)
+
+
+def memory_assigned(vm):
+    """``Get-VM``'s MemoryAssigned: ``memory_assigned`` of the model, else MemoryStartup while the VM holds
+    memory (Running, Paused, ...) and 0 while it is Off or Saved."""
+    if vm.get("memory_assigned") is not None:
+        return int(vm["memory_assigned"])
+    if vm_state(vm).lower() in _HOLDS_MEMORY:
+        return int(vm.get("memory_startup", 1073741824))
+    return 0
+
+
+def disk_file_size(disk):
+    """``Get-VHD``'s FileSize of a model disk, in bytes."""
+    value = disk.get("file_size")
+    return DEFAULT_DISK_FILE_SIZE if value is None else int(value)
+
+
+def possible_owners(data, vm):
+    """The nodes that may own the VM's resource (``Get-ClusterOwnerNode -Resource``): the model's
+    ``possible_owners``, else every node of the cluster, as the cluster lists them (upper case)."""
+    owners = vm.get("possible_owners")
+    if not owners:
+        return [n["name"].upper() for n in data.get("nodes") or []]
+    return [str(o).upper() for o in owners]
+
+
+def preferred_owners(vm):
+    """The group's preferred owners in order (``Get-ClusterOwnerNode -Group``), upper case; [] when unset."""
+    return [str(o).upper() for o in vm.get("preferred_owners") or []]
+
+
+def role_state(vm):
+    """Get-ClusterGroup's State for a VM role: Online while the VM runs (Running or Paused), Offline when it
+    is Off or Saved, Pending while it starts, stops or saves; Unknown in a critical state."""
+    state = vm_state(vm).lower()
+    if state in ("running", "paused"):
+        return "Online"
+    if state in ("off", "saved"):
+        return "Offline"
+    if state in ("starting", "stopping", "saving", "pausing", "resuming"):
+        return "Pending"
+    return "Unknown"

@@ -30,7 +30,9 @@ DOMAIN_SID = "S-1-5-21-2915421087-3156798434-1849367124"
 BACKUP_ACCOUNT = "LAB\\svc-veeam"
 NODES = ["HV01", "HV02", "HV03"]
 NODE_WITHOUT_BACKUP_ACCOUNT = "HV03"
-NODE_WITH_STUCK_WRITER = "HV02"
+# The Hyper-V writer of this node is Stable again but keeps the last error of a failed backup ("Retryable error"):
+# a warning no module fixes (restarting VMMS clears it), so the demo's last audit passes its gate with warnings.
+NODE_WITH_WRITER_ERROR = "HV02"
 CLUSTER = "HVC01"
 GB = 1024 ** 3
 
@@ -94,6 +96,22 @@ VMS = [
 GUEST_CLUSTER_FOLDER = "C:\\ClusterStorage\\Volume2\\GuestCluster-SQL"
 GUEST_CLUSTER_DISKS = ["sqldata.vhds", "quorum.vhds"]
 GUEST_CLUSTER_GRANTED = "GC-SQL-N1"  # the only guest node whose virtual account has (OI)F on the folder
+
+# CSV placement: what the placement planner reads and what hvsim's cluster moves obey.
+NODE_MEMORY_GB = {"HV01": 256, "HV02": 256, "HV03": 192}
+# The cluster's balancing settings as Windows Server ships them on a SAN-backed cluster: the CSV balancer on,
+# VM load balancing on node join and every 30 minutes at the low level (80 %), anti-affinity not enforced.
+CLUSTER_PLACEMENT = {"csv_balancer": 1, "auto_balancer_mode": 2, "auto_balancer_level": 1,
+                     "cluster_enforced_anti_affinity": 0, "live_migration_rate": GB}
+# A VM restricted to some nodes (a licence dongle on HV02 and HV03): it may join its CSV's owner HV02, but
+# Cluster Disk 2 may not move to HV01 with it.
+POSSIBLE_OWNERS = {"WEB04": ["HV02", "HV03"]}
+# A VM that fails back to its first preferred owner: a move away from HV02 may be undone.
+PREFERRED_OWNERS = {"SQL02": (["HV02", "HV01"], 1)}
+# Virtual disk file sizes (GB): the system disk, and each data disk by the VM's name prefix.
+OS_DISK_GB = {1: 60, 2: 40}
+DATA_DISK_GB = {"SQL": 400, "EXCH": 300, "FS": 800, "GC-SQL": 200}
+DEFAULT_DATA_DISK_GB = 100
 
 ACCOUNTS = {
     "LAB\\Domain Admins": 512,
@@ -215,7 +233,24 @@ def make_vm(rng, spec):
         "checkpoints": checkpoints,
         "guest": {"shutdown_seconds": rng.randrange(15, 95, 5), "honours_shutdown": True},
     }
+    add_placement(vm, generation)
     return vm
+
+
+def add_placement(vm, generation):
+    """What CSV placement reads of a VM: the memory it holds, its disks' sizes, its owners."""
+    name = vm["name"]
+    if vm["state"] == "Running":
+        # a VM with dynamic memory holds less than its startup memory once settled
+        vm["memory_assigned"] = vm["memory_startup"] * 3 // 4 if vm["dynamic_memory"] else vm["memory_startup"]
+    data_gb = next((size for prefix, size in DATA_DISK_GB.items() if name.startswith(prefix)), DEFAULT_DATA_DISK_GB)
+    for disk in vm["hard_disks"]:
+        if not disk["shared"]:
+            disk["file_size"] = (OS_DISK_GB[generation] if disk["path"].endswith("_OS.vhdx") else data_gb) * GB
+    if name in POSSIBLE_OWNERS:
+        vm["possible_owners"] = list(POSSIBLE_OWNERS[name])
+    if name in PREFERRED_OWNERS:
+        vm["preferred_owners"], vm["auto_failback"] = list(PREFERRED_OWNERS[name][0]), PREFERRED_OWNERS[name][1]
 
 
 def build():
@@ -224,12 +259,13 @@ def build():
     for node in NODES:
         writers = []
         for writer_name, writer_id in WRITERS:
-            stuck = node == NODE_WITH_STUCK_WRITER and writer_name == HYPERV_WRITER
+            failed = node == NODE_WITH_WRITER_ERROR and writer_name == HYPERV_WRITER
             writers.append({"name": writer_name, "id": "{" + writer_id + "}",
                             "instance_id": "{" + guid("writer-instance", node, writer_name) + "}",
-                            "state": 5 if stuck else 1, "last_error": "Retryable error" if stuck else "No error"})
+                            "state": 1, "last_error": "Retryable error" if failed else "No error"})
         access = {} if node == NODE_WITHOUT_BACKUP_ACCOUNT else {BACKUP_ACCOUNT: 1}
         nodes.append({"name": node, "fqdn": f"{node.lower()}.{DNS_DOMAIN}", "state": "Up", "os_build": 20348,
+                      "memory_capacity": NODE_MEMORY_GB[node] * GB,
                       "vss_access_control": access, "vss_writers": writers})
 
     vms = [make_vm(rng, spec) for spec in VMS]
@@ -253,6 +289,7 @@ def build():
             "parameters": {"ConfigStoreRootPath": ""},
             "shared_volumes": [{"name": f"Cluster Disk {number}", "path": f"C:\\ClusterStorage\\Volume{number}",
                                 "owner_node": owner, "state": "Online"} for number, owner in VOLUMES],
+            **CLUSTER_PLACEMENT,
         },
         "nodes": nodes,
         "vms": vms,
@@ -266,8 +303,9 @@ def build():
 
 # --- the drift a backup readiness audit finds in the event logs and elsewhere --------------------------------
 
-# Configuration versions: below 6.2 a VM has no production checkpoints, below 8.0 no resilient change tracking.
-OLD_VERSIONS = {"BUILD01": "5.0", "PRINT01": "7.0"}
+# Configuration versions: below 8.0 a VM has no resilient change tracking (below 6.2 it would have no production
+# checkpoints either: an error no module fixes, left to the unit tests so that the demo's converge leaves no error).
+OLD_VERSIONS = {"PRINT01": "7.0"}
 # The backup account is denied (0), not just missing, on this node.
 NODE_DENYING_BACKUP_ACCOUNT = "HV02"
 VM_WITHOUT_SCSI_EVENTS = "LEGACY-ERP"
@@ -376,7 +414,7 @@ def drift_summary(data):
     recovery = [vm for vm in vms if any(cp["type"] == "Recovery" for cp in vm["checkpoints"])]
     lacking = [n["name"] for n in data["nodes"] if n["vss_access_control"].get(BACKUP_ACCOUNT) not in (0, 1)]
     stuck = [f"{n['name']} ('{w['name']}' [{w['state']}], {w['last_error']})" for n in data["nodes"]
-             for w in n["vss_writers"] if w["state"] != 1]
+             for w in n["vss_writers"] if w["state"] != 1 or w["last_error"] != "No error"]
     shared = sorted({d["path"] for vm in vms for d in vm["hard_disks"] if d["shared"]})
     gc_vms = [vm for vm in vms if any(d["shared"] for d in vm["hard_disks"])]
     gc_acl = data["folders"][GUEST_CLUSTER_FOLDER]["access"]
@@ -394,10 +432,11 @@ def drift_summary(data):
         f"- on a node other than their CSV's owner ({len(off_owner)}):",
         *("    " + ", ".join(f"{vm['name']} on {vm['node']} (owner {owner_of(vm)})" for vm in off_owner[i:i + 4])
           for i in range(0, len(off_owner), 4)),
+        *placement_summary(data),
         f"- backup integration service disabled: {names(no_backup)}",
         f"- stale recovery checkpoint: {names(recovery)}",
         f"- {BACKUP_ACCOUNT} missing from VssAccessControl on: {', '.join(lacking) or 'none'}",
-        f"- VSS writer not stable: {'; '.join(stuck) or 'none'}",
+        f"- VSS writer not stable or with a last error: {'; '.join(stuck) or 'none'}",
         "- ConfigStoreRootPath is not set",
         f"- guest cluster {', '.join(vm['name'] for vm in gc_vms)} shares {', '.join(shared)};",
         f"  (OI)F for NT VIRTUAL MACHINE\\<id> on the folder: granted to {', '.join(granted) or 'none'}, "
@@ -406,6 +445,25 @@ def drift_summary(data):
         f"Times are relative to {iso(REFERENCE_TIME)}.",
     ]
     return lines
+
+
+def placement_summary(data):
+    """Comment lines on what constrains or may undo a CSV placement of the demo."""
+    cluster = data["cluster"]
+    limited = [f"{vm['name']} ({', '.join(vm['possible_owners'])})" for vm in data["vms"] if vm.get("possible_owners")]
+    failback = [f"{vm['name']} (preferred {', '.join(vm['preferred_owners'])})" for vm in data["vms"]
+                if vm.get("auto_failback")]
+    classes = {}
+    for vm in data["vms"]:
+        for cls in vm["anti_affinity_class_names"]:
+            classes.setdefault(cls, []).append(vm["name"])
+    return [
+        f"  possible owners limited: {', '.join(limited) or 'none'}; anti-affinity: "
+        + ("; ".join(f"{cls} ({', '.join(vms)})" for cls, vms in classes.items()) or "none"),
+        f"  failback to preferred owners: {', '.join(failback) or 'none'}; CsvBalancer {cluster['csv_balancer']}, "
+        f"AutoBalancerMode {cluster['auto_balancer_mode']}, AutoBalancerLevel {cluster['auto_balancer_level']}, "
+        f"ClusterEnforcedAntiAffinity {cluster['cluster_enforced_anti_affinity']}",
+    ]
 
 
 class _Dumper(yaml.SafeDumper):

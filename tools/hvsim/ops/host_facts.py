@@ -51,7 +51,13 @@ Hyper-V and Windows behaviour modelled here:
 Model keys read beyond docs/hvsim.md's basics: ``nodes[].hyperv_module`` (false: the Hyper-V PowerShell
 module is not installed), ``nodes[].vssadmin_error`` (text vssadmin prints when it fails),
 ``nodes[].cluster_service``, ``nodes[].failover_clusters_module``, ``nodes[].set_vm_parameters``,
-``folders[].denied``, ``cluster.parameters: null`` (no 'Virtual Machine Cluster WMI' resource).
+``folders[].denied``, ``cluster.parameters: null`` (no 'Virtual Machine Cluster WMI' resource), and for CSV
+placement ``nodes[].memory_capacity`` (Get-VMHost), ``nodes[].drain_status``, ``vms[].memory_assigned``,
+``hard_disks[].file_size`` (Get-VHD; not asked for a shared disk, which Get-VHD reads only from the host using it:
+https://learn.microsoft.com/powershell/module/hyper-v/get-vhd), ``vms[].possible_owners`` /
+``preferred_owners`` / ``auto_failback`` (Get-ClusterOwnerNode, the group's AutoFailbackType) and the cluster's
+``csv_balancer``, ``auto_balancer_mode``, ``auto_balancer_level``, ``cluster_enforced_anti_affinity``
+(:mod:`hvsim.world`, "placement").
 """
 import re
 from datetime import datetime, timedelta, timezone
@@ -87,6 +93,8 @@ CMDLETS = (
     "Hyper-V\\Get-VMIntegrationService", "Hyper-V\\Get-VMSnapshot",
     "Microsoft.PowerShell.Management\\Get-Item", "Microsoft.PowerShell.Security\\Get-Acl",
     "Microsoft.PowerShell.Diagnostics\\Get-WinEvent",
+    # placement facts
+    "Hyper-V\\Get-VMHost", "Hyper-V\\Get-VHD", "FailoverClusters\\Get-ClusterOwnerNode",
 )
 
 # Read besides Get-ClusterGroup and Get-ClusterResource when the cluster subset is asked.
@@ -96,11 +104,10 @@ DOUBLE_HOP = ("A UNC path is read with the credentials of the WinRM session, whi
               "without delegation (the double hop): use CredSSP or Kerberos delegation (ansible_winrm_transport: "
               "credssp, or become with become_method: runas), or read the folder on the server that serves the share")
 
-# Get-ClusterGroup's State for a VM role, from the VM's state.
-_ROLE_STATE = {
-    "running": "Online", "paused": "Online", "off": "Offline", "saved": "Offline",
-    "starting": "Pending", "stopping": "Pending", "saving": "Pending", "pausing": "Pending", "resuming": "Pending",
-}
+# Get-Cluster's properties the placement facts read, and the model keys they come from.
+CLUSTER_SETTINGS = (("CsvBalancer", "csv_balancer"), ("AutoBalancerMode", "auto_balancer_mode"),
+                    ("AutoBalancerLevel", "auto_balancer_level"),
+                    ("ClusterEnforcedAntiAffinity", "cluster_enforced_anti_affinity"))
 
 
 def _iso(value):
@@ -144,12 +151,16 @@ def _cluster_facts(data):
             "Name": vm["name"],
             "VMId": str(vm["id"]).lower(),
             "OwnerNode": vm["node"].upper(),
-            "State": _ROLE_STATE.get(world.vm_state(vm).lower(), "Unknown"),
+            "State": world.role_state(vm),
             "AntiAffinityClassNames": list(vm.get("anti_affinity_class_names") or []),
+            "PossibleOwners": world.possible_owners(data, vm),
+            "PreferredOwners": world.preferred_owners(vm),
+            "AutoFailbackType": int(vm.get("auto_failback") or 0),
         })
-    return {
+    facts = {
         "Name": cluster["name"],
-        "Nodes": [{"Name": n["name"].upper(), "State": n.get("state", "Up"), "Id": str(index + 1)}
+        "Nodes": [{"Name": n["name"].upper(), "State": n.get("state", "Up"), "Id": str(index + 1),
+                   "DrainStatus": n.get("drain_status") or "NotInitiated"}
                   for index, n in enumerate(data.get("nodes") or [])],
         "Parameters": parameters,
         "SharedVolumes": [{"Name": v["name"], "OwnerNode": str(v["owner_node"]).upper(),
@@ -157,6 +168,8 @@ def _cluster_facts(data):
                           for v in cluster.get("shared_volumes") or []],
         "VMRoles": roles,
     }
+    facts.update({name: world.cluster_setting(data, key) for name, key in CLUSTER_SETTINGS})
+    return facts
 
 
 def _disk(disk):
@@ -185,7 +198,8 @@ def _checkpoint(cp):
 VM_READS = (("Get-VMScsiController", "ScsiControllers"), ("Get-VMHardDiskDrive", "HardDisks"),
             ("Get-VMIntegrationService", "BackupIntegration"), ("Get-VMSnapshot", "Checkpoints"))
 # Properties of the Get-VM object, in the order of the facts.
-VM_PROPERTIES = ("Name", "State", "Generation", "Version", "ProcessorCount", "MemoryStartup", "DynamicMemoryEnabled",
+VM_PROPERTIES = ("Name", "State", "Generation", "Version", "ProcessorCount", "MemoryStartup", "MemoryAssigned",
+                 "DynamicMemoryEnabled",
                  "CheckpointType", "AutomaticCheckpointsEnabled", "Path", "IsClustered")
 
 
@@ -216,6 +230,7 @@ def _vm_properties(ctx, vm, supported):
         "Version": str(vm.get("version", "10.0")),
         "ProcessorCount": int(vm.get("processor_count", 1)),
         "MemoryStartup": int(vm.get("memory_startup", 1073741824)),
+        "MemoryAssigned": world.memory_assigned(vm),
         "DynamicMemoryEnabled": bool(vm.get("dynamic_memory", False)),
         "CheckpointType": vm.get("checkpoint_type", "Production"),
         "AutomaticCheckpointsEnabled": bool(vm.get("automatic_checkpoints", False)) if supported else None,
@@ -233,11 +248,58 @@ def _vm_properties(ctx, vm, supported):
     return values, problems
 
 
-def _vm_facts(ctx, vm, supported, with_checkpoints, anti_affinity, unread, empty):
+def _is_sized(disk):
+    """Whether host_facts asks Get-VHD for a disk's size: not for a shared disk (a VHD Set, or a VHDX with
+    persistent reservations). Get-VHD reads a VHD in use on shared storage only from the host using it
+    (https://learn.microsoft.com/powershell/module/hyper-v/get-vhd, the note), and a shared disk is used by
+    the VMs of several hosts; its FileSize is null."""
+    path = disk.get("path")
+    return bool(path) and not disk.get("shared") and not str(path).lower().endswith(".vhds")
+
+
+def _read_disk_sizes(ctx, listing, unread):
+    """Get-VHD once for the paths of every sized disk of the VMs whose disks were read, per path when that
+    fails, as the .ps1 does. Returns ``{(vm id, disk index): (FileSize or None, problem or None)}``."""
+    wanted = [(vm, index, disk) for vm in listing if "HardDisks" not in unread.get(str(vm["id"]).lower(), {})
+              for index, disk in enumerate(vm.get("hard_disks") or []) if _is_sized(disk)]
+    if not wanted:
+        return {}
+    owners = list({str(vm["id"]).lower(): vm for vm, _, _ in wanted}.values())
+    sizes = {}
+    try:
+        returned = ctx.cmdlet("Get-VHD", owners)
+        for vm, index, disk in wanted:
+            sizes[(str(vm["id"]).lower(), index)] = (world.disk_file_size(disk), None) if returned else \
+                (None, f"Get-VHD returned no object for {disk['path']}")
+        return sizes
+    except CmdletError:
+        pass
+    for vm, index, disk in wanted:
+        key = (str(vm["id"]).lower(), index)
+        try:
+            returned = ctx.cmdlet("Get-VHD", [vm])
+        except CmdletError as err:
+            sizes[key] = (None, f"Get-VHD: {err}")
+            continue
+        sizes[key] = (world.disk_file_size(disk), None) if returned else \
+            (None, f"Get-VHD returned no object for {disk['path']}")
+    return sizes
+
+
+def _vm_facts(ctx, vm, supported, with_checkpoints, anti_affinity, unread, empty, sizes=None):
     """The facts of one VM; ``unread`` maps the keys whose cmdlet failed for it to the message, ``empty`` the
-    keys whose cmdlet returned nothing. Returns ``(facts, problems)``."""
+    keys whose cmdlet returned nothing, ``sizes`` the disk sizes Get-VHD read (:func:`_read_disk_sizes`).
+    Returns ``(facts, problems)``."""
     values, problems = _vm_properties(ctx, vm, supported)
-    disks = [_disk(d) for d in vm.get("hard_disks") or []]
+    sizes = sizes or {}
+    disks = []
+    for index, model_disk in enumerate(vm.get("hard_disks") or []):
+        disk = _disk(model_disk)
+        size, problem = sizes.get((str(vm["id"]).lower(), index), (None, None))
+        disk["FileSize"] = size
+        if problem:
+            problems.append((f"FileSize of {disk['Path']}", problem))
+        disks.append(disk)
     per_controller = {}
     for disk in disks:
         if disk["ControllerType"].upper() == "SCSI":
@@ -284,6 +346,7 @@ def _read_vms(ctx, node_name, supported, with_checkpoints, anti_affinity):
                 unread.setdefault(vm_id, {})[key] = message
             if nothing:
                 empty.add(key)
+    sizes = _read_disk_sizes(ctx, listing, unread)
     vms = []
     for vm in listing:
         vm_id = str(vm["id"]).lower()
@@ -295,7 +358,7 @@ def _read_vms(ctx, node_name, supported, with_checkpoints, anti_affinity):
                          f"(moved to another node or removed while it was read), so it is left out: {err}")
                 continue
         facts, problems = _vm_facts(ctx, vm, supported, with_checkpoints, anti_affinity,
-                                    unread.get(vm_id, {}), empty)
+                                    unread.get(vm_id, {}), empty, sizes)
         if problems:
             details = "; ".join(f"{key} ({message})" for key, message in problems)
             ctx.warn(f"host_facts: VM '{vm['name']}' ({vm_id}) on {node_name} is reported in part, with null for "
@@ -480,7 +543,50 @@ def _cluster(ctx, node, subset):
         ctx.warn(f"host_facts: reading the failover cluster on {node_name} failed, so AntiAffinityClassNames is [] "
                  f"for every VM: {err}")
         return None, False
-    return (_cluster_facts(ctx.data) if wanted else None), True
+    if not wanted:
+        return None, True
+    facts = _cluster_facts(ctx.data)
+    _read_owner_lists(ctx, facts)
+    return facts, True
+
+
+def _read_owner_lists(ctx, cluster):
+    """Get-ClusterOwnerNode for every VM group (preferred owners), then for every VM resource (possible
+    owners), each one call for all of them piped in, per group or resource when that fails, as the .ps1
+    does. A role whose list could not be read has null for it, with one warning per role."""
+    by_id = {str(vm["id"]).lower(): vm for vm in ctx.data.get("vms") or []}
+    roles = cluster["VMRoles"]
+    vms = [by_id[role["VMId"]] for role in roles]
+    problems = {}
+    for key in ("PreferredOwners", "PossibleOwners"):
+        if not vms:
+            break
+        try:
+            ctx.cmdlet("Get-ClusterOwnerNode", vms)
+            continue
+        except CmdletError:
+            pass
+        for role, vm in zip(roles, vms):
+            try:
+                ctx.cmdlet("Get-ClusterOwnerNode", [vm])
+            except CmdletError as err:
+                role[key] = None
+                problems.setdefault(role["Name"], []).append(f"{key} (Get-ClusterOwnerNode: {err})")
+    for name, details in problems.items():
+        ctx.warn(f"host_facts: VM role '{name}' is reported in part, with null for what could not be read: "
+                 f"{'; '.join(details)}")
+
+
+def _memory_capacity(ctx, node_name):
+    """``(Get-VMHost).MemoryCapacity``, or None with a warning when Get-VMHost fails."""
+    node = world.find_node(ctx.data, node_name)
+    try:
+        ctx.cmdlet("Get-VMHost")
+    except CmdletError as err:
+        ctx.warn(f"host_facts: reading the memory capacity of {node_name} failed, so MemoryCapacity is null: "
+                 f"Get-VMHost: {err}")
+        return None
+    return world.memory_capacity(node)
 
 
 @operation("host_facts", SPEC)
@@ -509,6 +615,7 @@ def host_facts(ctx, params):
         folders.append((item, spec))
 
     facts = {"schema": SCHEMA, "gather_subset": subset, "node": _node_facts(node)}
+    facts["node"]["MemoryCapacity"] = _memory_capacity(ctx, node_name)
     cluster, anti_affinity = _cluster(ctx, node, subset)
     if "cluster" in subset:
         facts["cluster"] = cluster
