@@ -9,8 +9,9 @@ def pytest_configure(config):
         "markers", "gate: an ecosystem gate, the collection checked with an Ansible tool (tests/sanity/test_gate_*.py); "
                    "`make test-unit` and `make test-ps` leave them out, `make gates` runs only them")
     config.addinivalue_line(
-        "markers", "slow_gate: an ecosystem gate that takes minutes and checks the collection itself rather than the "
-                   "ansible-core it runs on (ansible-test sanity); `make test` runs it in the pinned ansible-core pass only")
+        "markers", "pinned_gate: a heavy ecosystem gate whose verdict is its tool's, not the ansible-core's it runs on "
+                   "(ansible-test sanity, ansible-lint, docs site, ansible-builder); `make test` runs it in the pinned "
+                   "ansible-core pass only")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import yaml
 
 from tests.sanity import gatekit
 
-pytestmark = pytest.mark.gate
+pytestmark = [pytest.mark.gate, pytest.mark.pinned_gate]
 
 ROLES = gatekit.ROOT / "roles"
 

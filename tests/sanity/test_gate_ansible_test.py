@@ -30,7 +30,7 @@ import pytest
 
 from tests.sanity import gatekit
 
-pytestmark = [pytest.mark.gate, pytest.mark.slow_gate]
+pytestmark = [pytest.mark.gate, pytest.mark.pinned_gate]
 
 HOME = gatekit.ROOT / ".cache" / "ansible-test"
 PWSH = shutil.which("pwsh")

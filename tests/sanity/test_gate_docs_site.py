@@ -7,7 +7,7 @@ import pytest
 
 from tests.sanity import gatekit
 
-pytestmark = pytest.mark.gate
+pytestmark = [pytest.mark.gate, pytest.mark.pinned_gate]
 
 PAGES = {"module": "{}_module.html", "filter": "{}_filter.html", "role": "{}_role.html"}
 

@@ -11,7 +11,7 @@ import yaml
 
 from tests.sanity import gatekit
 
-pytestmark = pytest.mark.gate
+pytestmark = [pytest.mark.gate, pytest.mark.pinned_gate]
 
 DEFINITION = gatekit.ROOT / "docs" / "awx" / "execution-environment.yml"
 
