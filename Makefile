@@ -19,11 +19,15 @@ COLLECTION_LINK := .collections/ansible_collections/hyperv/backup
 export PYTHONPATH := $(CURDIR)/tools
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv venv-newest collection browser test test-unit test-integration test-ps test-newest demo lab lab-down bench bench-baseline bench-full lint docs clean
+.PHONY: help venv venv-newest collection browser test test-unit test-integration test-ps test-newest gates lint docs changelog demo lab lab-down bench bench-baseline bench-full clean
 
 help:
 	@echo "make demo        run the readiness playbook against a simulated 3-node Hyper-V cluster and show the report"
-	@echo "make test        every test: unit, integration against hvsim, PowerShell parse check, docs lint, on ansible-core 2.19/Python 3.11 and the newest ansible-core/Python 3.13"
+	@echo "make test        every test: unit, integration against hvsim, PowerShell parse check, docs lint, the ecosystem gates (docs/quality-gates.md), on ansible-core 2.19/Python 3.11 and the newest ansible-core/Python 3.13"
+	@echo "make gates       the ecosystem gates only: ansible-test sanity, ansible-lint, the built and installed artifact, docs site, changelog, execution environment"
+	@echo "make lint        ansible-lint (production profile) and ansible-test sanity"
+	@echo "make docs        the docs site (antsibull-docs + Sphinx) in $(DOCS_DIR)/build/html"
+	@echo "make changelog   the release notes the next release would have, in $(CHANGELOG_DIR)"
 	@echo "make lab         start hvsim in the background (MODEL=<file>), inventory in $(LAB_DIR)/inventory.yml"
 	@echo "make lab-down    stop it"
 	@echo "make bench       benchmarks at small sizes, a few minutes (tests/bench/README.md; BENCH_ARGS='--help' lists the sizes)"
@@ -60,26 +64,50 @@ browser:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; }
 
+# The ecosystem gates (tests/sanity/test_gate_*.py, marker `gate`): CI has 90 minutes on 2 cores for both passes,
+# so the heavy ones (marker `pinned_gate`: ansible-test sanity, ansible-lint, the docs site, ansible-builder; about
+# 2.5 minutes together) run once, in the pinned ansible-core 2.19 pass. Their verdict is the tool's (ansible-test's
+# rules, ansible-lint's rules, Sphinx), not the ansible-core's the pass is about; what depends on that ansible-core
+# runs in both passes: the artifact built, installed, listed by ansible-doc and run from there, the changelog, the
+# docs lint (test_docs_lint.py), every role and playbook against hvsim. docs/quality-gates.md has each gate's time.
 test: venv browser
 	$(MAKE) --no-print-directory _suite VENV_USED=$(VENV)
 	@if [ -n "$(PYTHON_NEWEST)" ]; then $(MAKE) --no-print-directory test-newest; \
 	 else echo "python3.13 not found: the newest-ansible pass is skipped"; fi
 
 test-newest: venv-newest browser
-	$(MAKE) --no-print-directory _suite VENV_USED=$(VENV_NEWEST)
+	$(MAKE) --no-print-directory _suite VENV_USED=$(VENV_NEWEST) PYTEST_MARKS='not pinned_gate'
 
+PYTEST_MARKS ?=
 _suite:
-	@echo "== $$($(VENV_USED)/bin/ansible --version | head -n 1) on $$($(VENV_USED)/bin/python --version)"
-	PATH=$(CURDIR)/$(VENV_USED)/bin:$$PATH $(VENV_USED)/bin/python -m pytest -q tests/unit tests/hvsim tests/integration tests/sanity
+	@echo "== $$($(VENV_USED)/bin/ansible --version 2>/dev/null | head -n 1) on $$($(VENV_USED)/bin/python --version)"
+	PATH=$(CURDIR)/$(VENV_USED)/bin:$$PATH $(VENV_USED)/bin/python -m pytest -q --durations=10 $(if $(PYTEST_MARKS),-m '$(PYTEST_MARKS)') \
+	  tests/unit tests/hvsim tests/integration tests/sanity
 
 test-unit: venv
-	$(VENV)/bin/python -m pytest -q tests/unit tests/hvsim tests/sanity
+	$(VENV)/bin/python -m pytest -q -m 'not gate' tests/unit tests/hvsim tests/sanity
 
 test-integration: venv browser
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m pytest -q tests/integration
 
 test-ps: venv
-	$(VENV)/bin/python -m pytest -q tests/sanity
+	$(VENV)/bin/python -m pytest -q -m 'not gate' tests/sanity
+
+gates: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m pytest -q -m gate tests/sanity
+
+lint: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m pytest -q tests/sanity/test_gate_ansible_lint.py \
+	  tests/sanity/test_gate_ansible_test.py
+
+# The docs site and the changelog preview are built by tests/sanity/gatekit.py, which the gates test.
+DOCS_DIR      ?= build/docs
+CHANGELOG_DIR ?= build/changelog
+docs: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m tests.sanity.gatekit docs $(DOCS_DIR)
+
+changelog: venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m tests.sanity.gatekit changelog $(CHANGELOG_DIR)
 
 demo: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/python -m hvsim demo --model $(MODEL)
@@ -111,4 +139,4 @@ bench-full: venv
 	  --module-run-ms 0,1000
 
 clean: lab-down
-	rm -rf $(VENV) $(VENV_NEWEST) .collections $(LAB_DIR) .pytest_cache
+	rm -rf $(VENV) $(VENV_NEWEST) .collections $(LAB_DIR) .pytest_cache .cache build

@@ -49,7 +49,7 @@ def _evaluate(name, view, policy, now):
 
 
 def _readiness(view, policy=None, now=None):
-    _, result = _evaluate("readiness", view, policy, now)
+    result = _evaluate("readiness", view, policy, now)[1]
     findings, checked = result["findings"], result["checked"]
     summary = summarize(findings, checked)
     return {"findings": findings, "checked": checked, "summary": summary,

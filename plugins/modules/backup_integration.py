@@ -62,7 +62,7 @@ seealso:
     description: What integration services are and how the host and guest sides work together.
     link: https://learn.microsoft.com/windows-server/virtualization/hyper-v/manage/manage-hyper-v-integration-services
 author:
-  - hyperv.backup maintainers
+  - hyperv.backup maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -76,7 +76,7 @@ seealso:
     description: What the checkpoint types mean.
     link: https://learn.microsoft.com/windows-server/virtualization/hyper-v/manage/choose-between-standard-or-production-checkpoints-in-hyper-v
 author:
-  - hyperv.backup maintainers
+  - hyperv.backup maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -81,7 +81,7 @@ seealso:
     description: The cmdlet this module uses.
     link: https://learn.microsoft.com/powershell/module/failoverclusters/set-clusterparameter
 author:
-  - hyperv.backup maintainers
+  - hyperv.backup maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

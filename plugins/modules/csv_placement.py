@@ -132,7 +132,7 @@ seealso:
     description: The cmdlet that moves a CSV's ownership.
     link: https://learn.microsoft.com/powershell/module/failoverclusters/move-clustersharedvolume
 author:
-  - hyperv.backup maintainers
+  - hyperv.backup maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

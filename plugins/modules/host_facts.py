@@ -8,7 +8,7 @@ module: host_facts
 short_description: Read what a Hyper-V node sees that matters for host-level backups
 version_added: 0.1.0
 author:
-  - hyperv.backup maintainers
+  - hyperv.backup maintainers (!UNKNOWN)
 description:
   - Reads, in one round trip, what a Hyper-V host or failover cluster node sees that matters for host-level
     backups, and returns it as the fact C(hyperv_backup) (C(ansible_facts.hyperv_backup)).

@@ -86,7 +86,7 @@ seealso:
     description: The cmdlet this module uses.
     link: https://learn.microsoft.com/powershell/module/hyper-v/add-vmscsicontroller
 author:
-  - hyperv.backup maintainers
+  - hyperv.backup maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

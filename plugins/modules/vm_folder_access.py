@@ -8,7 +8,7 @@ module: vm_folder_access
 short_description: Give each VM's account Full Control on the folders that hold its shared VHD Sets
 version_added: 0.1.0
 author:
-  - hyperv.backup maintainers
+  - hyperv.backup maintainers (!UNKNOWN)
 description:
   - Grants the virtual account of each VM, C(NT VIRTUAL MACHINE\<VM GUID>), Full Control with object
     inheritance on the folders that hold shared VHD Set (C(.vhds)) files and their checkpoints. Without it the
@@ -120,6 +120,8 @@ notes:
   - A folder whose ACL cannot be read or written, or whose lock is held longer than O(lock_timeout), fails
     alone - the other folders are still applied, and the task fails afterwards.
   - In check mode the VMs' status and the ACL after are what a real run would do from the ACL read.
+  - The role R(hyperv.backup.vhds_permissions,ansible_collections.hyperv.backup.vhds_permissions_role) reads every
+    node, decides for the whole cluster and applies this module once per cluster.
   - With O(facts) (instead of O(cluster_view)), the facts must hold the C(cluster) and C(vms) subsets of
     M(hyperv.backup.host_facts), with O(discover) also C(vhd_set_acls), and with O(path) the ACL of that
     folder (O(hyperv.backup.host_facts#module:acl_paths)). With O(cluster_view), the ACLs its nodes read with
@@ -134,8 +136,6 @@ seealso:
     plugin_type: filter
   - plugin: hyperv.backup.vm_account
     plugin_type: filter
-  - plugin: hyperv.backup.vhds_permissions
-    plugin_type: role
   - name: KB 4230569, Errors when backing up VMs that belong to a guest cluster in Windows
     description: The fix this module applies.
     link: https://support.microsoft.com/help/4230569

@@ -8,7 +8,7 @@ module: vss_access_control
 short_description: Allow a backup product's accounts under the VSS VssAccessControl registry key
 version_added: 0.1.0
 author:
-  - hyperv.backup maintainers
+  - hyperv.backup maintainers (!UNKNOWN)
 description:
   - Manages the REG_DWORD values under C(HKLM\SYSTEM\CurrentControlSet\Services\VSS\VssAccessControl), one per
     account, named after it (C(DOMAIN\account)). A backup product that is its own VSS requester and runs as an
@@ -80,12 +80,12 @@ notes:
   - Prefer C(DOMAIN\name), the form Microsoft documents. A user principal name (C(name@domain)) is a
     different value name for the same account; with O(resolve) the task warns when two listed names are one
     account.
+  - The role R(hyperv.backup.vss_access_control,ansible_collections.hyperv.backup.vss_access_control_role) applies
+    this module on every node, with its policy from variables.
   - With O(facts), the facts must hold the C(vss_access_control) subset of M(hyperv.backup.host_facts). The
     host reads each value again before writing it and writes only what still differs.
 seealso:
   - module: hyperv.backup.host_facts
-  - plugin: hyperv.backup.vss_access_control
-    plugin_type: role
   - name: Security Considerations for Requesters
     description: Microsoft's description of the VssAccessControl key and its values.
     link: https://learn.microsoft.com/windows/win32/vss/security-considerations-for-requestors

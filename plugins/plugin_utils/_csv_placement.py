@@ -770,8 +770,8 @@ class _Planner:
         self.enum = [self.options_start(c) if self.receivable(c) else {"heap": [], "done": [(0, owners[c])]}
                      for c in range(count)]
         best = [self.option(c, 0) for c in range(count)]
-        bound = sum(value for value, _ in best)
-        targets = [t for _, t in best]
+        bound = sum(value for value, _target in best)
+        targets = [t for _value, t in best]
         current = self.total(self.grouped(targets))
         if current == bound:
             return targets
@@ -845,7 +845,7 @@ class _Planner:
                 variable.append(c)
         chosen = set(variable)
         # First the CSVs whose best targets collide (those conflicts are what costs more than the bound).
-        hot = self.conflicted(self.grouped([t for _, t in best])) | self.conflicted(self.grouped(targets))
+        hot = self.conflicted(self.grouped([t for _value, t in best])) | self.conflicted(self.grouped(targets))
         order = sorted(variable, key=lambda c: (best[c][1] not in hot and targets[c] not in hot, c))
         self.search["csvs_searched"] = len(order)
         at = {}
@@ -914,7 +914,7 @@ class _Planner:
         for t, group in at.items():
             if t is None:
                 continue
-            _, chosen, items = self.g(t, group)
+            chosen, items = self.g(t, group)[1:]
             for v in chosen:
                 moved[v] = t
             for v in set(items) - set(chosen):

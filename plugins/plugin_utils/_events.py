@@ -150,6 +150,7 @@ CATALOGUE = {
         "fix": "inside the guest, run 'vssadmin list writers' and restart the failed writer's service"},
 }
 
+
 class EventsOptionError(ValueError):
     """An ``events_days`` or ``events_max`` that is not valid; the message names it."""
 

@@ -217,7 +217,7 @@ def rights_text(mask):
             rest &= ~bits
     if rest:
         return str(mask - (1 << 32) if mask & 0x80000000 else mask)
-    return ", ".join(name for _, name in sorted(names))
+    return ", ".join(name for _bits, name in sorted(names))
 
 
 def _parse_flags(value, table, what):
@@ -417,7 +417,7 @@ def _roots(cluster, vms):
             root = _share_root(disk.get("Path"))
             if root:
                 shares.setdefault(normalize(root), root)
-    roots.extend((root, "share") for _, root in sorted(shares.items()))
+    roots.extend((shares[key], "share") for key in sorted(shares))
     return roots
 
 
@@ -521,7 +521,7 @@ def _refs_for_ids(ids, ctx, by_id, allow_unknown_vm_ids):
 def _check_place(path, ctx):
     """A target path must be inside (not the root of) a CSV or a share that the VMs use."""
     roots = _roots(ctx["cluster"], ctx["vms"])
-    home = [root for root, _ in roots if is_under(path, root)]
+    home = [root for root, _kind in roots if is_under(path, root)]
     if not home:
         known = "; ".join(f"{root} ({kind})" for root, kind in roots) or "none"
         raise PlanError(f"path: '{path}' is not on a Cluster Shared Volume or a share that the VMs use (known: {known})")
@@ -663,7 +663,7 @@ def _folder_plan(folder, acl, purge, existing):
             entry["revoke"], purge_warnings = _stale(path, aces, existing)
             entry["warnings"].extend(purge_warnings)
         accounts = {vm["sid"]: vm["account"] for vm in folder["vms"]}
-        after, _ = apply_intent(access, entry["grant"], entry["revoke"], accounts)
+        after = apply_intent(access, entry["grant"], entry["revoke"], accounts)[0]
         entry["after"] = after
         entry["sddl_before"] = [sddl(a) for a in access]
         entry["sddl_after"] = [sddl(a) for a in after]

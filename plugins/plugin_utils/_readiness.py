@@ -353,7 +353,7 @@ def _placement(out, roles, vm, find, owners):
     """The VM runs on its CSV's owner, and no failback pulls it away from there."""
     if vm.get("IsClustered") is False or vm.get("HardDisks") is None:
         return
-    csv, _ = home_volume(vm, find)
+    csv = home_volume(vm, find)[0]
     owner = owners.get(csv)
     if csv is None or owner is None:
         return

@@ -477,11 +477,11 @@ def _md_placement(report):
     before, after = report["placement"]["before"], report["placement"]["after"]
     lines = ["## Placement", ""]
     moments = [("before", before), ("after", after)] if after else [("now", before)]
-    header = ["Volume", "Owner"] + [f"VMs ({name})" for name, _ in moments] + [f"Off owner ({name})" for name, _ in moments]
+    header = ["Volume", "Owner"] + [f"VMs ({name})" for name, _snap in moments] + [f"Off owner ({name})" for name, _snap in moments]
     rows = []
     for volume in (after or before)["volumes"]:
         counts, off = [], []
-        for _, snap in moments:
+        for _name, snap in moments:
             on_volume = [vm for vm in snap["vms"] if _key(vm["volume"]) == _key(volume["name"])]
             counts.append(len(on_volume))
             off.append(sum(1 for vm in on_volume if vm["on_owner"] is False))
@@ -507,7 +507,7 @@ def to_markdown(report):
     table per check, the findings grouped by severity then check with impact, fix and evidence, and the
     placement of VMs on their CSV owners. Names are escaped: they cannot end a table cell or add markup."""
     summary = report["summary"]
-    _, verdict = _verdict(summary)
+    verdict = _verdict(summary)[1]
     lines = [f"# {_md(report['title'])}", "", " · ".join(_md(part) for part in _scope_line(report)), "",
              f"**{_md(verdict)}**", ""]
     by_severity = summary["by_severity"]
@@ -579,10 +579,12 @@ td.zero { color: #b8c1ca; }
 .group > header h4 { margin: 0; font-size: 15px; } .group > header .count { color: var(--muted); margin-left: auto; }
 .group .about { padding: 8px 14px 4px; } .group .about p { margin: 0 0 6px; }
 .label { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; margin-right: 6px; }
-.chip { display: inline-block; border: 1px solid #e6b0aa; background: #fdf2f1; color: #922b21; border-radius: 4px; padding: 0 6px; font-size: 12px; margin-right: 4px; }
+.chip { display: inline-block; border: 1px solid #e6b0aa; background: #fdf2f1; color: #922b21; border-radius: 4px; padding: 0 6px;
+  font-size: 12px; margin-right: 4px; }
 .group table { margin: 4px 0 0; } .group td:first-child { font-weight: 600; white-space: nowrap; }
 .obj-kind { color: var(--muted); font-weight: 400; font-size: 12px; }
-.seen { color: #922b21; font-weight: 600; display: block; } .when { display: block; color: var(--muted); font-size: 12.5px; } .unseen { color: var(--muted); white-space: nowrap; }
+.seen { color: #922b21; font-weight: 600; display: block; } .when { display: block; color: var(--muted); font-size: 12.5px; }
+.unseen { color: var(--muted); white-space: nowrap; }
 td.evidence { min-width: 200px; width: 22%; }
 details summary { cursor: pointer; color: var(--info); } details ul { margin: 4px 0; padding-left: 18px; }
 .event { white-space: pre-wrap; font-size: 12.5px; }
@@ -646,7 +648,7 @@ def _svg_placement(snapshot, node_info, previous=None):
     for vm in snapshot["vms"]:
         volume = vm["volume"] if vm["volume"] and _key(vm["volume"]) in owners else _NO_VOLUME
         cells.setdefault((_key(volume), _key(vm["node"])), []).append(vm)
-    if any(volume == _key(_NO_VOLUME) for volume, _ in cells):
+    if any(volume == _key(_NO_VOLUME) for volume, _node in cells):
         rows.append((_NO_VOLUME, None))
     aggregate = len(snapshot["vms"]) > PICTURE_MARK_LIMIT or any(len(v) > CELL_MARK_LIMIT for v in cells.values())
     was = {str(vm["id"]).lower(): vm["node"] for vm in (previous or {}).get("vms", []) if vm.get("id")}
@@ -659,7 +661,7 @@ def _svg_placement(snapshot, node_info, previous=None):
         most = max((len(cells.get((_key(volume), _key(n)), [])) for n in nodes), default=0)
         return max(_SVG_TOP + math.ceil(most / _SVG_PER_ROW) * _SVG_STEP + _SVG_PAD, 44)
 
-    heights = [height(volume) for volume, _ in rows]
+    heights = [height(volume) for volume, _owner in rows]
     width = _SVG_LABEL_W + col_w * max(len(nodes), 1)
     total_h = _SVG_HEAD_H + sum(heights)
     out = [f'<svg class="placement{" aggregate" if aggregate else ""}" '

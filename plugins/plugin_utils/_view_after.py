@@ -73,7 +73,7 @@ def _vm_entry(vm, after, state=None):
         numbers = {c.get("ControllerNumber") for c in controllers}
         free = (n for n in range(8) if n not in numbers)
         vm["ScsiControllers"] = controllers + [{"ControllerNumber": next(free), "DiskCount": 0}
-                                               for _ in range(count - len(controllers))]
+                                               for _added in range(count - len(controllers))]
     if "Enabled" in after and isinstance(vm.get("BackupIntegration"), dict):
         vm["BackupIntegration"] = dict(vm["BackupIntegration"], Enabled=after["Enabled"])
     if state:

@@ -127,14 +127,14 @@ def check_account_name(name, option="accounts"):
         raise PlanError(f"{option}: '{name[:40]}...' is {len(name)} characters long; a registry value name has at "
                         f"most {MAX_VALUE_NAME}")
     if "\\" in name:
-        domain, _, user = name.partition("\\")
+        domain, _sep, user = name.partition("\\")
         if "\\" in user:
             raise PlanError(f"{option}: '{name}' has more than one backslash; write DOMAIN\\name")
         if not domain or not user:
             raise PlanError(f"{option}: '{name}' has an empty {'domain' if not domain else 'user'} part; "
                             "write DOMAIN\\name")
     elif "@" in name:
-        user, _, domain = name.rpartition("@")
+        user, _sep, domain = name.rpartition("@")
         if not user or not domain:
             raise PlanError(f"{option}: '{name}' has an empty {'user' if not user else 'domain'} part; "
                             "write name@domain or DOMAIN\\name")
@@ -280,7 +280,7 @@ def plan(facts, options):
             else:
                 operations.append({"action": "set", "name": entry["value_name"], "value": entry["after"]})
 
-    after_map = {name: data for name, data in current.items()}
+    after_map = dict(current.items())
     for entry in entries:
         if entry["after"] is None:
             after_map.pop(entry["value_name"], None)

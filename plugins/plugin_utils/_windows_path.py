@@ -18,7 +18,7 @@ def is_under(path, folder):
 def parent(path):
     """The folder that holds ``path`` (as written, with backslashes)."""
     text = str(path).replace("/", "\\").rstrip("\\")
-    head, sep, _ = text.rpartition("\\")
+    head, sep = text.rpartition("\\")[:2]
     if not sep:
         return text
     return head + "\\" if head.endswith(":") else head
