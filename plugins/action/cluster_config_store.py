@@ -1,14 +1,14 @@
 """Action plugin for hyperv.backup.cluster_config_store: judge on the controller, one round trip to read the
-node's cluster, at most one to set ConfigStoreRootPath."""
+node's cluster (none with the facts the play gathered), at most one to set ConfigStoreRootPath."""
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hyperv.backup.plugins.modules.cluster_config_store import DOCUMENTATION
 from ansible_collections.hyperv.backup.plugins.plugin_utils import _cluster_config_store as planner
-from ansible_collections.hyperv.backup.plugins.plugin_utils._argspec import argument_spec_from_doc
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_action import (
     FACTS_MODULE,
-    gather_facts,
+    facts_or_gather,
+    facts_spec,
     plain_message,
     validate_arguments,
 )
@@ -23,13 +23,14 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = validate_arguments(self, NAME, argument_spec_from_doc(DOCUMENTATION))
+        args = validate_arguments(self, NAME, facts_spec(DOCUMENTATION))
         try:
             planner.check_options(args)
         except PlanError as err:
             raise AnsibleActionFail(plain_message(f"{NAME}: {err}")) from None
 
-        facts, warnings, failure = gather_facts(self, NAME, ["cluster"], task_vars)
+        # The value is cluster-wide: the facts of any node of the cluster will do.
+        facts, warnings, failure = facts_or_gather(self, NAME, args, ["cluster"], task_vars, check_host=False)
         if failure:
             result.update(failed=True, changed=False, msg=failure)
             return result

@@ -1,14 +1,13 @@
 """Action plugin for hyperv.backup.vss_access_control: validate, read the node's VssAccessControl key in one
-round trip, plan on the controller, write (or resolve) in at most one more, shape the result
-(plugins/plugin_utils/_vss_access_control.py)."""
+round trip (none with the facts the play gathered), plan on the controller, write (or resolve) in at most one
+more, shape the result (plugins/plugin_utils/_vss_access_control.py)."""
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.hyperv.backup.plugins.modules.vss_access_control import DOCUMENTATION
 from ansible_collections.hyperv.backup.plugins.plugin_utils import _vss_access_control
-from ansible_collections.hyperv.backup.plugins.plugin_utils._argspec import argument_spec_from_doc
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_action import (
-    host_message, plain_message, report_failures, validate_arguments)
+    facts_or_gather, facts_spec, plain_message, report_failures, validate_arguments)
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError
 
 NAME = "vss_access_control"
@@ -22,19 +21,16 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = validate_arguments(self, NAME, argument_spec_from_doc(DOCUMENTATION))
+        args = validate_arguments(self, NAME, facts_spec(DOCUMENTATION))
         try:
             _vss_access_control.check_options(args)
         except PlanError as err:
             raise AnsibleActionFail(plain_message(f"{NAME}: {err}")) from None
 
-        gathered = self._execute_module(module_name=FACTS_MODULE, task_vars=task_vars,
-                                        module_args={"gather_subset": ["vss_access_control"], "acl_paths": []})
-        if gathered.get("failed"):
-            result.update(failed=True, changed=False, msg=f"{NAME}: reading the host failed: {host_message(gathered)}")
+        facts, warnings, failure = facts_or_gather(self, NAME, args, ["vss_access_control"], task_vars)
+        if failure:
+            result.update(failed=True, changed=False, msg=failure)
             return result
-        warnings = list(gathered.get("warnings") or [])
-        facts = (gathered.get("ansible_facts") or {}).get("hyperv_backup")
         if not isinstance(facts, dict):
             raise AnsibleActionFail(f"{NAME}: {FACTS_MODULE} returned no facts")
         try:

@@ -21,6 +21,7 @@ description:
   - Per-VM failures do not stop the other VMs; the task fails afterwards if any VM failed.
 extends_documentation_fragment:
   - hyperv.backup.attributes
+  - hyperv.backup.facts
   - hyperv.backup.vm_selection
 options:
   state:
@@ -49,6 +50,8 @@ notes:
     Running VM whose guest does not answer (RV(vms[].guest_status) other than C(OK)) is named in RV(notes).
   - Hyper-V allows two VMs of the same name. Results list each VM with its ID; the diff keys such VMs as
     C(<name> (<id>)).
+  - With O(facts), the facts must hold the C(cluster) and C(vms) subsets of M(hyperv.backup.host_facts). The
+    host reads each VM's service again before changing it, and changes it only if it still differs.
 seealso:
   - module: hyperv.backup.host_facts
   - module: hyperv.backup.checkpoint_type

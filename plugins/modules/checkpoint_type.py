@@ -17,6 +17,7 @@ description:
   - Per-VM failures do not stop the other VMs; the task fails afterwards if any VM failed.
 extends_documentation_fragment:
   - hyperv.backup.attributes
+  - hyperv.backup.facts
   - hyperv.backup.vm_selection
 options:
   checkpoint_type:
@@ -64,6 +65,9 @@ notes:
   - Changing the checkpoint type or automatic checkpoints does not need the VM to be off.
   - Hyper-V allows two VMs of the same name. Results list each VM with its ID; the diff keys such VMs as
     C(<name> (<id>)).
+  - With O(facts), the facts must hold the C(cluster) and C(vms) subsets of M(hyperv.backup.host_facts)
+    (C(cluster) tells a VM of another node from a name that matches nothing). The host reads each VM again
+    before C(Set-VM) and changes only what still differs from the plan's type.
 seealso:
   - module: hyperv.backup.host_facts
   - module: hyperv.backup.scsi_controller

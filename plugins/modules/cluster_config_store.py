@@ -24,6 +24,7 @@ description:
     setting, find it set and report V(ok).
 extends_documentation_fragment:
   - hyperv.backup.attributes
+  - hyperv.backup.facts
 options:
   path:
     description:
@@ -68,6 +69,9 @@ notes:
   - The resource is found by its type, not its name, which an administrator may change.
   - Hyper-V creates the C(Groups), C(Persistent Tasks) and C(Snapshot Groups) folders under the folder as it
     needs them.
+  - With O(facts), the facts (of any node of the cluster) must hold the C(cluster) subset of
+    M(hyperv.backup.host_facts). The node reads the value again before setting it, so a value set since the
+    facts were gathered is never overwritten (V(ok) or V(conflict)).
 seealso:
   - module: hyperv.backup.host_facts
   - name: Can't change the ConfigStoreRootPath value of a Hyper-V cluster (KB 4488568)

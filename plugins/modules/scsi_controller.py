@@ -18,6 +18,7 @@ description:
   - Per-VM failures do not stop the other VMs; the task fails afterwards if any VM failed.
 extends_documentation_fragment:
   - hyperv.backup.attributes
+  - hyperv.backup.facts
   - hyperv.backup.vm_selection
 options:
   count:
@@ -76,6 +77,8 @@ notes:
     longer O(shutdown_timeout) or O(shutdown_grace).
   - A VM whose SCSI controllers could not be read (a critical state, for example; the warnings of the task
     say why) is pending, nothing is planned for it.
+  - With O(facts), the facts must hold the C(cluster) and C(vms) subsets of M(hyperv.backup.host_facts). The
+    host reads each VM's controllers and state again before adding one, and adds only what is still missing.
 seealso:
   - module: hyperv.backup.host_facts
   - module: hyperv.backup.checkpoint_type

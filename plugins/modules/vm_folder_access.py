@@ -39,6 +39,7 @@ description:
     in check mode.
 extends_documentation_fragment:
   - hyperv.backup.attributes
+  - hyperv.backup.facts
 options:
   path:
     description:
@@ -119,6 +120,12 @@ notes:
   - A folder whose ACL cannot be read or written, or whose lock is held longer than O(lock_timeout), fails
     alone - the other folders are still applied, and the task fails afterwards.
   - In check mode the VMs' status and the ACL after are what a real run would do from the ACL read.
+  - With O(facts) (instead of O(cluster_view)), the facts must hold the C(cluster) and C(vms) subsets of
+    M(hyperv.backup.host_facts), with O(discover) also C(vhd_set_acls), and with O(path) the ACL of that
+    folder (O(hyperv.backup.host_facts#module:acl_paths)). With O(cluster_view), the ACLs its nodes read with
+    the C(vhd_set_acls) subset are used, and only the target folders whose ACL the view does not hold are
+    read. Either way the host re-applies the grants to the ACL as it finds it when it writes, so an ACL read
+    earlier never loses an ACE.
 seealso:
   - module: hyperv.backup.host_facts
   - plugin: hyperv.backup.cluster_view

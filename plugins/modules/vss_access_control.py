@@ -24,6 +24,7 @@ description:
     that account, the others are still applied, and the task fails afterwards.
 extends_documentation_fragment:
   - hyperv.backup.attributes
+  - hyperv.backup.facts
 options:
   accounts:
     description:
@@ -79,6 +80,8 @@ notes:
   - Prefer C(DOMAIN\name), the form Microsoft documents. A user principal name (C(name@domain)) is a
     different value name for the same account; with O(resolve) the task warns when two listed names are one
     account.
+  - With O(facts), the facts must hold the C(vss_access_control) subset of M(hyperv.backup.host_facts). The
+    host reads each value again before writing it and writes only what still differs.
 seealso:
   - module: hyperv.backup.host_facts
   - plugin: hyperv.backup.vss_access_control

@@ -3,7 +3,8 @@
 A subclass names its module, its docs stub's DOCUMENTATION and its planner (a module with ``plan``,
 ``module_args`` and ``merge``, and optionally ``check_options``). One round trip reads the node
 (``host_facts`` with the ``cluster`` and ``vms`` subsets: ``cluster`` tells a VM of another node from a
-name that matches nothing), and at most one applies the plan; none applies in check mode.
+name that matches nothing), none when the task is given the facts the play gathered (the ``facts`` option,
+``_given_facts``), and at most one applies the plan; none applies in check mode.
 """
 import re
 
@@ -12,8 +13,11 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.hyperv.backup.plugins.doc_fragments.facts import ModuleDocFragment as FactsFragment
 from ansible_collections.hyperv.backup.plugins.doc_fragments.vm_selection import ModuleDocFragment
 from ansible_collections.hyperv.backup.plugins.plugin_utils._argspec import argument_spec_from_doc
+from ansible_collections.hyperv.backup.plugins.plugin_utils._given_facts import (
+    FactsError, check_node, node_facts, stale_warnings)
 from ansible_collections.hyperv.backup.plugins.plugin_utils._selection import SelectionError
 from ansible_collections.hyperv.backup.plugins.plugin_utils._vm_plan import PlanError, diff
 
@@ -74,11 +78,52 @@ def report_failures(result, name, applied, failed, total, noun, key="name", wher
                                        f"applied: {details}")
 
 
-def argument_spec(documentation):
-    """The spec of a stub that extends ``hyperv.backup.vm_selection``: the fragment's options plus its own."""
-    spec = argument_spec_from_doc(ModuleDocFragment.DOCUMENTATION)
+def argument_spec(documentation, fragments=(ModuleDocFragment, FactsFragment)):
+    """The spec of a stub that extends ``fragments`` (by default ``hyperv.backup.vm_selection`` and
+    ``hyperv.backup.facts``): the fragments' options plus its own."""
+    spec = {"argument_spec": {}}
+    for fragment in fragments:
+        spec["argument_spec"].update(argument_spec_from_doc(fragment.DOCUMENTATION)["argument_spec"])
     spec["argument_spec"].update(argument_spec_from_doc(documentation)["argument_spec"])
     return spec
+
+
+def facts_spec(documentation):
+    """The spec of a stub that extends ``hyperv.backup.facts`` only."""
+    return argument_spec(documentation, (FactsFragment,))
+
+
+def given_facts(name, args, needs, task_vars, check_host=True):
+    """The ``facts`` option's node facts, checked (the subsets ``needs``; with ``check_host``, that they are
+    this host's), or None when it was not given. Raises :class:`AnsibleActionFail` naming what is wrong."""
+    if args.get("facts") is None:
+        return None
+    try:
+        facts = node_facts(args["facts"], needs)
+        if check_host:
+            check_node(facts, _target_vars(task_vars or {}))
+    except FactsError as err:
+        raise AnsibleActionFail(plain_message(f"{name}: {err}")) from None
+    return facts
+
+
+def _target_vars(task_vars):
+    """The variables naming the host the module runs on: the delegated host's with ``delegate_to``."""
+    delegated = task_vars.get("ansible_delegated_vars")
+    if isinstance(delegated, dict) and len(delegated) == 1:
+        host, target = next(iter(delegated.items()))
+        # its own inventory_hostname there is the delegating host's: the delegate is the key
+        return dict(target, inventory_hostname=host, groups=task_vars.get("groups"))
+    return task_vars
+
+
+def facts_or_gather(action, name, args, needs, task_vars, check_host=True):
+    """``(facts, warnings, failure)`` as :func:`gather_facts` returns them: from the ``facts`` option when
+    given (no round trip), else one round trip to ``host_facts`` for the subsets ``needs``."""
+    facts = given_facts(name, args, needs, task_vars, check_host)
+    if facts is not None:
+        return facts, [], None
+    return gather_facts(action, name, needs, task_vars)
 
 
 def gather_facts(action, name, gather_subset, task_vars):
@@ -114,7 +159,7 @@ class VmAction(ActionBase):
         except PlanError as err:
             raise AnsibleActionFail(plain_message(f"{self.NAME}: {err}")) from None
 
-        facts, warnings, failure = gather_facts(self, self.NAME, GATHER_SUBSET, task_vars)
+        facts, warnings, failure = facts_or_gather(self, self.NAME, args, GATHER_SUBSET, task_vars)
         if failure:
             result.update(failed=True, changed=False, msg=failure)
             return result
@@ -133,6 +178,7 @@ class VmAction(ActionBase):
             warnings.extend(applied.get("warnings") or [])
 
         final = self.PLANNER.merge(plan, applied)
+        warnings.extend(stale_warnings(self.NAME, final.pop("stale", [])))
         result["changed"] = final.pop("changed")
         result.update(final)
         result["elsewhere"] = plan["elsewhere"]

@@ -16,9 +16,11 @@ def finish(the_plan, apply_result=None):
     into the plan's entries; without an apply (check mode, nothing to do) the plan is the answer.
 
     The apply's ``after`` wins over the plan's for the settings the plan manages (it is what the host
-    read back). An apply that failed as a whole (``failed`` with ``msg``) may still list the VMs it had
-    done: those keep their results, the others fail with the host's message. Returns
-    ``{'vms', 'counts', 'changed'}``.
+    read back), and so does its ``before`` (what the host read just before acting: the facts the plan came
+    from may be older). An apply that failed as a whole (``failed`` with ``msg``) may still list the VMs it
+    had done: those keep their results, the others fail with the host's message. Returns
+    ``{'vms', 'counts', 'changed', 'stale'}``; ``stale`` lists the VMs whose settings the host read otherwise
+    than the plan's facts said: ``{'id', 'name', 'facts', 'host'}`` with the settings that differ.
     """
     reported = {}
     unreported = "the host reported nothing for this VM"
@@ -28,7 +30,7 @@ def finish(the_plan, apply_result=None):
                     for item in (items if isinstance(items, list) else []) if isinstance(item, dict)}
         if apply_result.get("failed"):
             unreported = f"no result for this VM: the module failed on the host: {apply_result.get('msg') or 'no message'}"
-    entries = []
+    entries, stale = [], []
     for planned in the_plan["vms"]:
         entry = dict(planned, before=dict(planned["before"]), after=dict(planned["after"]))
         if apply_result is not None and planned["status"] == "changed":
@@ -42,6 +44,13 @@ def finish(the_plan, apply_result=None):
                 if status not in STATUSES:
                     status = "failed"
                 entry["status"] = status
+                read = item.get("before") if isinstance(item.get("before"), dict) else {}
+                differing = [key for key in planned["before"] if key in read and read[key] != planned["before"][key]]
+                if differing:
+                    stale.append({"id": planned["id"], "name": planned["name"],
+                                  "facts": {key: planned["before"][key] for key in differing},
+                                  "host": {key: read[key] for key in differing}})
+                    entry["before"] = {key: read.get(key, planned["before"][key]) for key in planned["before"]}
                 actual = item.get("after") or {}
                 fallback = planned["after"] if status == "changed" else planned["before"]
                 entry["after"] = {key: actual.get(key, fallback.get(key)) for key in planned["after"]}
@@ -51,7 +60,7 @@ def finish(the_plan, apply_result=None):
         entries.append(entry)
     counts = {"selected": len(entries)}
     counts.update({status: sum(1 for e in entries if e["status"] == status) for status in STATUSES})
-    return {"vms": entries, "counts": counts, "changed": counts["changed"] > 0}
+    return {"vms": entries, "counts": counts, "changed": counts["changed"] > 0, "stale": stale}
 
 
 def diff(entries):

@@ -460,9 +460,9 @@ def test_demo_vss_drift(demo_facts):
 
     granted = {node: f["vss_access_control"].get("LAB\\svc-veeam") for node, f in demo_facts.items()}
     assert granted == {"HV01": 1, "HV02": 0, "HV03": None}  # HV02 denies the account, HV03 lacks it
-    unstable = {node: [(w["Name"], w["State"], w["LastError"]) for w in parse_vss_writers(f["vss_writers_text"])
-                       if w["State"] != 1] for node, f in demo_facts.items()}
-    assert unstable == {"HV01": [], "HV02": [("Microsoft Hyper-V VSS Writer", 5, "Retryable error")], "HV03": []}
+    troubled = {node: [(w["Name"], w["State"], w["LastError"]) for w in parse_vss_writers(f["vss_writers_text"])
+                       if w["State"] != 1 or w["LastError"] != "No error"] for node, f in demo_facts.items()}
+    assert troubled == {"HV01": [], "HV02": [("Microsoft Hyper-V VSS Writer", 1, "Retryable error")], "HV03": []}
 
 
 def test_demo_guest_cluster_acl_drift(demo_facts):

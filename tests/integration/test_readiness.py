@@ -90,8 +90,7 @@ def test_every_planted_vm_drift_is_found(audit):
     assert set(found(audit, "vm_version", "no_rct")) == {n for n, v in version.items() if (6, 2) <= v < (8, 0)}
     assert set(found(audit, "vm_state", "saved")) == {v["name"] for v in vms if v["state"] == "Saved"}
     assert len(found(audit, "csv_placement")) == 8
-    old = found(audit, "checkpoint_type")["BUILD01"]
-    assert "Update-VMVersion" in old["fix"]["command"] and old["fix"]["module"] == "hyperv.backup.checkpoint_type"
+    assert found(audit, "vm_version", "no_rct")["PRINT01"]["fix"]["command"].endswith("| Update-VMVersion")
 
 
 def test_the_guest_cluster_node_without_its_ace_with_the_merge_failures_as_evidence(audit):

@@ -10,7 +10,7 @@ MODULE = "hyperv.backup.vss_access_control"
 
 def key(values):
     def read(module_args):
-        assert module_args == {"gather_subset": ["vss_access_control"], "acl_paths": []}
+        assert module_args == {"gather_subset": ["vss_access_control"]}
         return {"ansible_facts": {"hyperv_backup": {"node": {"Name": "HV01"}, "vss_access_control": dict(values)}}}
     return read
 
