@@ -68,7 +68,7 @@ def names():
 # trailing dot or space that Win32 path normalisation strips (so the folder created is the folder named).
 _FOLDER_FORBIDDEN = set('<>:"/\\|?*')
 FOLDER_CHARS = PRINTABLE.filter(lambda c: c not in _FOLDER_FORBIDDEN)
-FOLDER_NASTY = ("O'Brien", "a;b", "$(Get-Date)", "`tick`", "{{ 7 * 7 }}", "\u6570\u636e", "Config Store", "x[1]",
+FOLDER_NASTY = ("O'Brien", "a;b", "$(Get-Date)", "`tick`", "{{ 7 + 7 }}", "\u6570\u636e", "Config Store", "x[1]",
                 "\u00e9t\u00e9 & hiver", "%TEMP%")
 
 
