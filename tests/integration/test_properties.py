@@ -242,7 +242,7 @@ def test_vss_access_control_converges_and_touches_only_the_listed_values(workdir
                 assert world.value_key(path[3]) in listed, path
         for host, result in run.real.items():
             assert result["values"] == (run.after_node(host).get("vss_access_control") or {})
-            assert [world.value_key(a["name"]) for a in result["accounts"]][:len(listed)] or not listed
+            assert listed <= {world.value_key(a["name"]) for a in result["accounts"]}, result["accounts"]
         received = [entry["args"] for entry in run.journal if entry["module"] == "vss_access_control"]
         for sent in received:
             for op in sent.get("operations") or []:
