@@ -11,8 +11,8 @@ After each faulted run, and again after the re-run that converges:
 and the re-run without the fault converges: it succeeds and leaves the model as a run without any fault leaves it
 (the same end state whatever broke on the way; the reference run shows a further run changes nothing there).
 
-Each case is two runs of the playbook (a few seconds each; the reference two more, once); the k are chosen to fall
-in different parts (the gather, the per-VM applies, the cluster-wide applies), six cases in all.
+Each case is two runs of the playbook (a few seconds each; the reference two more, once); k is chosen so that the
+fault hits a given module's run (a per-VM apply, a registry write, an ACL write, the moves), seven cases in all.
 """
 import json
 import threading
@@ -114,21 +114,27 @@ def recover(lab, workdir, before, reference):
     assert R.model_diff(reference["model"], after) == {}, R.model_diff(reference["model"], after)
 
 
-@pytest.mark.parametrize("knob, fraction", [
-    ("drop_nth", 0.1),    # in the gather: a node's facts never arrive
-    ("drop_nth", 0.5),    # a per-VM apply ran, its reply is lost
-    ("drop_nth", 0.9),    # a cluster-wide apply (placement) ran, its reply is lost
-    ("fail_nth", 0.4),    # the service of a host stops under a per-VM apply: the host stops answering
+@pytest.mark.parametrize("knob, module", [
+    ("drop_nth", "scsi_controller"),      # a VM was shut down, given its controller and started; the reply is lost
+    ("drop_nth", "vss_access_control"),   # registry values were written; the reply is lost
+    ("drop_nth", "vm_folder_access"),     # the ACL was written; the reply is lost
+    ("drop_nth", "csv_placement"),        # VMs were moved; the reply is lost
+    ("fail_nth", "backup_integration"),   # the service stops under the run: that host stops answering
 ])
 def test_a_connection_lost_after_k_of_n_runs_leaves_nothing_worse_and_a_rerun_converges(tmp_path, reference, knob,
-                                                                                       fraction):
-    k = max(1, round(reference["runs"] * fraction))
+                                                                                       module):
+    """k is the first run of ``module`` in the fault-free run (the tasks run in the same order on every host)."""
+    k = reference["modules"].index(module) + 1
     with R.LabRun(demo_model(), tmp_path) as lab:
         before = lab.read_model()
         lab.set_faults(**{knob: k})
         lab.clear_journal()
         rc, out = baseline(lab, tmp_path)
-        assert rc != 0, f"{knob}={k} of {reference['runs']} ({reference['modules'][k - 1]}) failed no task"
+        journal = [entry["module"] for entry in lab.journal]
+        # the kth run the hosts received is that module's (with drop_nth it ran and its reply was lost; with
+        # fail_nth the service stopped instead of running it)
+        assert journal[k - 1] == module, journal
+        assert rc != 0, f"{knob}={k} ({module}) failed no task"
         failed = {h: r for h, r in R.host_results(out).items() if r.get("failed") or r.get("unreachable")}
         assert failed, out
         recover(lab, tmp_path, before, reference)
