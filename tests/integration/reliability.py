@@ -355,7 +355,10 @@ class Converged:
 
 
 def applied_modules(lab):
-    return [entry for entry in lab.journal if entry["module"] in APPLY_MODULES]
+    """The runs of apply modules in the journal, but those that carry an empty list of operations (they only ask
+    the host something, such as vss_access_control's ``resolve``, which checks the names on every run)."""
+    return [entry for entry in lab.journal if entry["module"] in APPLY_MODULES
+            and entry["args"].get("operations", None) != []]
 
 
 def converge(lab, directory, plays, task, applied_only=False, predict=prediction):
