@@ -10,9 +10,9 @@ arguments, every capability, through real ansible processes against hvsim:
   the capability manages;
 - names are data: what the host received (hvsim's journal) names every VM exactly as the model does.
 
-Each example is three ansible-playbook runs (check, real, again) of about a second each. ``EXAMPLES`` per
-property (default 4, ``HYPERV_BACKUP_PROPERTY_EXAMPLES`` to change) keeps the seven properties within about two
-minutes of CI time on two cores; the models are small (1-4 nodes, up to 7 VMs) because what breaks is the
+Each example is three ansible-playbook runs (check, real, again) of one to three seconds each. ``EXAMPLES`` per
+property (default 3, ``HYPERV_BACKUP_PROPERTY_EXAMPLES`` to change; 8 to 20 were run while writing them) keeps the
+seven properties within about two minutes of CI time on two cores; the models are small (1-4 nodes, up to 7 VMs) because what breaks is the
 combination of states, names and ACL entries, not the count (the benchmarks cover scale). A failing example
 is printed by hypothesis as drawn, with its seed, without shrinking (``HYPERV_BACKUP_PROPERTY_SHRINK=1`` shrinks
 it, which takes minutes); nothing is stored in the checkout.
@@ -30,7 +30,7 @@ from tests.integration import reliability as R  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = int(os.environ.get("HYPERV_BACKUP_PROPERTY_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("HYPERV_BACKUP_PROPERTY_EXAMPLES", "3"))
 # Shrinking a failing example takes hundreds of runs (minutes); CI reports the example as found, small anyway.
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + \
     ([Phase.shrink] if os.environ.get("HYPERV_BACKUP_PROPERTY_SHRINK") else [])
