@@ -12,8 +12,9 @@ arguments, every capability, through real ansible processes against hvsim:
 
 Each example is three ansible-playbook runs (check, real, again) of one to three seconds each. ``EXAMPLES`` per
 property (default 3, ``HYPERV_BACKUP_PROPERTY_EXAMPLES`` to change; 8 to 20 were run while writing them) keeps the
-seven properties within about two minutes of CI time on two cores; the models are small (1-4 nodes, up to 7 VMs) because what breaks is the
-combination of states, names and ACL entries, not the count (the benchmarks cover scale). A failing example
+seven properties within about two minutes of CI time on two cores; the models are small (1-4 nodes, up to 7
+VMs) because what breaks is the combination of states, names and ACL entries, not the count (the benchmarks
+cover scale). A failing example
 is printed by hypothesis as drawn, with its seed, without shrinking (``HYPERV_BACKUP_PROPERTY_SHRINK=1`` shrinks
 it, which takes minutes); nothing is stored in the checkout.
 """
