@@ -11,7 +11,10 @@ pytestmark = pytest.mark.integration
 
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO_ROOT, "plugins", "modules", "*.py")))
 # The filters' examples build on each other: host_facts, then the view, then the report.
-FILTER_ORDER = ["cluster_view", "readiness", "readiness_report", "vm_account", "vm_sid", "vss_writers"]
+FILTER_ORDER = ["cluster_view", "readiness", "readiness_report", "view_after", "vm_account", "vm_sid", "vss_writers"]
+# What an example takes as given: view_after's, the result of the task that changed the cluster.
+FILTER_SETUP = {"view_after": [{"name": "Set the checkpoint types", "register": "hv_checkpoint_result",
+                                "hyperv.backup.checkpoint_type": {"checkpoint_type": "Production"}}]}
 
 
 def module_examples(name):
@@ -47,5 +50,5 @@ def test_filter_examples_run(lab_of, tmp_path):
     assert sorted(FILTER_ORDER) == names, "a new filter: add it to FILTER_ORDER"
     tasks = [{"name": "Read every node", "hyperv.backup.host_facts": None}]
     for name in FILTER_ORDER:
-        tasks.extend(filter_examples(name))
+        tasks.extend(FILTER_SETUP.get(name, []) + filter_examples(name))
     run_tasks(lab_of("demo"), tmp_path, tasks)
