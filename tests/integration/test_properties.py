@@ -22,12 +22,11 @@ import os
 
 import pytest
 
-pytest.register_assert_rewrite("tests.integration.reliability")
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
-from hvsim import world  # noqa: E402
-from tests.integration import reliability as R  # noqa: E402
+from hvsim import world
+from tests.integration import reliability as R
 
 pytestmark = pytest.mark.integration
 
