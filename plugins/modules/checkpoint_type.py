@@ -30,6 +30,8 @@ options:
       - C(Production) and C(ProductionOnly) need VM configuration version 6.2 or later. An older VM is
         left alone, with status C(pending) and a message naming its version and the fix
         (C(Update-VMVersion), which needs the VM off and cannot be undone, so this module never runs it).
+      - A VM in a critical state, such as C(OffCritical) or C(RunningCritical) (the storage that holds it is
+        not accessible), cannot be changed; it is left alone with status C(pending) and a message saying so.
       - At least one of O(checkpoint_type) and O(automatic_checkpoints) is needed.
     type: str
     choices: [Disabled, Production, ProductionOnly, Standard]

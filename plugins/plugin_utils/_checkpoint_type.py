@@ -15,7 +15,11 @@ notion: ``checkpoint_type: Production`` leaves ``ProductionOnly`` VMs alone unle
 says otherwise.
 
 Changing the checkpoint type or automatic checkpoints is allowed in any VM state (Hyper-V Manager and
-``Set-VM`` change them on a running VM). Two things are refused before anything is sent:
+``Set-VM`` change them on a running VM) but a critical one. Three things are refused before anything is sent:
+
+- a VM in a critical state (``OffCritical``, ``RunningCritical``, ...: the storage that holds its configuration
+  is not accessible) cannot be changed: it is ``pending`` with the reason, so that check mode predicts what the
+  host does (``Set-VM`` fails for it);
 
 - a VM whose configuration version is older than 6.2 cannot get Production checkpoints: it is ``pending``
   (nothing is sent for it, not even automatic checkpoints) with the version and the fix (``Update-VMVersion``,
@@ -50,6 +54,16 @@ def check_options(options):
         return want_type, compliant_types(want_type, given)
     except CheckpointPolicyError as err:
         raise PlanError(str(err)) from None
+
+
+def is_critical(state):
+    """True for the ``...Critical`` VM states (the storage that holds the VM is not accessible)."""
+    return isinstance(state, str) and state.endswith("Critical") and state != "Critical"
+
+
+def critical_refusal(state):
+    return (f"{state}: the storage that holds the VM's configuration is not accessible, so its settings cannot be "
+            "changed; bring the storage (the CSV or share) back, then run this again")
 
 
 def _automatic_checkpoints_note(node):
@@ -89,7 +103,11 @@ def plan(facts, options):
             if vm.get("AutomaticCheckpointsEnabled") is not bool(want_auto):
                 op["automatic_checkpoints"] = bool(want_auto)
         entry = {"id": op["id"], "name": vm["Name"], "before": before}
-        refusal = version_refusal(want_type, vm.get("Version")) if "checkpoint_type" in op else None
+        refusal = None
+        if len(op) > 2 and is_critical(vm.get("State")):
+            refusal = critical_refusal(vm.get("State"))
+        elif "checkpoint_type" in op:
+            refusal = version_refusal(want_type, vm.get("Version"))
         if refusal:
             entry.update(after=dict(before), status="pending", msg=refusal)
             pending.append({"id": op["id"], "name": vm["Name"], "reason": refusal})

@@ -3,7 +3,7 @@
 Each node reports what it sees (facts per node); the controller puts them together and decides. In the
 view every VM appears once, with the node it is registered on and the Cluster Shared Volume it lives on.
 """
-from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type
+from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type, shown
 from ansible_collections.hyperv.backup.plugins.plugin_utils._windows_path import normalize, parent
 
 
@@ -14,7 +14,8 @@ class ClusterViewError(ValueError):
 def _check_facts(index, facts):
     if not isinstance(facts, dict):
         raise ClusterViewError(
-            f"cluster_view: item {index} is {describe_type(facts)}, not the hyperv_backup facts of a node (a mapping)"
+            f"cluster_view: item {index} is {describe_type(facts)} ({shown(facts, 80)}), not the hyperv_backup facts of a node "
+            "(a mapping)"
         )
     if "ansible_facts" in facts:  # a whole module result
         facts = facts["ansible_facts"]
@@ -112,7 +113,8 @@ def cluster_view(node_facts):
         node_facts = list(node_facts.values())
     if not isinstance(node_facts, (list, tuple)):
         raise ClusterViewError(
-            f"cluster_view: expected a list of hyperv_backup facts (or a mapping of them by host), got {describe_type(node_facts)}"
+            f"cluster_view: expected a list of hyperv_backup facts (or a mapping of them by host), got "
+            f"{describe_type(node_facts)}: {shown(node_facts, 80)}"
         )
     facts_list = _merge_same_node([_check_facts(i, f) for i, f in enumerate(node_facts)])
 

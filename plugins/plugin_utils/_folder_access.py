@@ -621,7 +621,7 @@ def acl_paths(targets):
 
 def acls_from(facts_or_view):
     """The ACLs (host_facts ``acls`` entries) found in one node's facts or in a view's nodes."""
-    if "node" not in facts_or_view:  # a view: its nodes' facts
+    if "node" not in facts_or_view and "nodes" in facts_or_view:  # a view: its nodes' facts
         found = []
         for facts in facts_or_view["nodes"].values():
             found.extend(facts.get("acls") or [])

@@ -35,7 +35,9 @@ import uuid
 
 from ansible_collections.hyperv.backup.plugins.plugin_utils._values import describe_type, shown
 
-GUID_RE = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
+# Braces both or neither (as Guid.Parse and the vm_sid filter take them): "{<GUID>" is a mistyped ID, not an ID.
+GUID_RE = re.compile(r"^(?=\{.*\}$|[^{].*[^}]$)\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                     r"[0-9a-fA-F]{12})\}?$")
 # What a VM ID with a typo looks like: braces, an 8-hex-digit group then a dash, or 32 bare hex digits.
 _GUID_LIKE_RE = re.compile(r"^(\{.*|.*\}|[0-9a-fA-F]{8}-[0-9a-fA-F-]*|[0-9a-fA-F]{32})$")
 _GLOB_CHARS = set("*?[")

@@ -3,6 +3,9 @@ import pytest
 
 from hvsim.testing import Lab
 
+# The reliability suites' shared checks assert in a helper module: show their values when they fail.
+pytest.register_assert_rewrite("tests.integration.reliability")
+
 
 @pytest.fixture(scope="module")
 def demo_lab(tmp_path_factory):

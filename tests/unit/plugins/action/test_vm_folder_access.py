@@ -57,6 +57,19 @@ def test_check_mode_reads_only_and_the_diff_shows_the_acl():
     assert f"(A;OI;FA;;;{SID1})" in result["diff"]["after"] and f"(A;OI;FA;;;{SID1})" not in result["diff"]["before"]
 
 
+def test_a_view_whose_vms_use_no_vhd_set_reads_and_changes_nothing():
+    first, second = copy.deepcopy(two_nodes())
+    for facts in (first, second):
+        for vm in facts["vms"]:
+            vm["HardDisks"] = [d for d in vm["HardDisks"] if not d["Path"].lower().endswith(".vhds")]
+    action, calls = make_action(ActionModule, {"cluster_view": cluster_view([first, second]), "discover": True},
+                                {FACTS: acl_read, MODULE: host_applies})
+    result = action.run(task_vars={})
+    assert calls == []
+    assert result["changed"] is False and result["folders"] == [] and not result.get("failed")
+    assert result["warnings"] == ["no VM of the cluster uses a VHD Set (.vhds)"]
+
+
 def test_nothing_to_change_sends_no_apply():
     granted, _ = fa.apply_intent(parent_aces(), [dict(fa.GRANT, sid=SID1), dict(fa.GRANT, sid=SID2)])
 

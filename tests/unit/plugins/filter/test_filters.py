@@ -25,9 +25,9 @@ def test_vm_sid_names_the_bad_value_and_type(bad, shown, kind):
 
 
 def test_cluster_view_filter_errors_are_filter_errors():
-    with pytest.raises(AnsibleFilterError, match="expected a list of hyperv_backup facts .*got a string$"):
+    with pytest.raises(AnsibleFilterError, match="expected a list of hyperv_backup facts .*got a string: 'HV01'$"):
         cluster_view("HV01")
-    with pytest.raises(AnsibleFilterError, match="item 1 is an integer, not the hyperv_backup facts"):
+    with pytest.raises(AnsibleFilterError, match=r"item 1 is an integer \(3\), not the hyperv_backup facts"):
         cluster_view([node("HV01", []), 3])
 
 

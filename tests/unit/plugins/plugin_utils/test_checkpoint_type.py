@@ -233,3 +233,18 @@ def test_a_shared_name_is_keyed_by_id_even_when_only_one_of_them_changes():
     plan = planner.plan(twins(), {"checkpoint_type": "Disabled"})
     assert set(diff(planner.merge(plan, None)["vms"])["after"]) == {"DUP (11111111-1111-4111-8111-111111111111)",
                                                                      "SQL01"}
+
+
+def test_a_vm_in_a_critical_state_is_pending_and_nothing_is_sent_for_it():
+    data = node("HV01", [
+        vm("LOST", node_state="OffCritical", CheckpointType="Standard", AutomaticCheckpointsEnabled=True),
+        vm("GONE", node_state="RunningCritical", CheckpointType="Production", AutomaticCheckpointsEnabled=False),
+        vm("FINE", CheckpointType="Standard", AutomaticCheckpointsEnabled=False),
+    ])
+    plan = planner.plan(data, {"checkpoint_type": "Production", "automatic_checkpoints": False})
+    entries = by_name(plan["vms"])
+    assert [op["name"] for op in plan["operations"]] == ["FINE"]
+    assert entries["LOST"]["status"] == "pending" and entries["LOST"]["after"] == entries["LOST"]["before"]
+    assert entries["LOST"]["msg"].startswith("OffCritical: the storage") and "run this again" in entries["LOST"]["msg"]
+    assert entries["GONE"]["status"] == "ok"   # compliant already: nothing to refuse
+    assert [p["name"] for p in planner.merge(plan, None)["pending"]] == ["LOST"]

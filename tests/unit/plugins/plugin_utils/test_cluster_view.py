@@ -108,7 +108,7 @@ def test_different_volume_owners_warn():
     "bad, message",
     [
         ("text", "expected a list"),
-        (["x"], "item 0 is a string, not the hyperv_backup facts"),
+        (["x"], r"item 0 is a string \('x'\), not the hyperv_backup facts"),
         ([{"vms": []}], "item 0 has no node.Name"),
     ],
 )

@@ -55,7 +55,8 @@ def test_a_name_or_id_that_matches_nothing_is_an_error_naming_it(value):
 
 
 @pytest.mark.parametrize("value", ["d9e0eb0a-5b37-508e-9173", "{SQL01}", "d9e0eb0a5b37508e917367e9ade83acf",
-                                   "0f8fad5b-d9cb-469f-a165-70867728950"])
+                                   "0f8fad5b-d9cb-469f-a165-70867728950", "{0f8fad5b-d9cb-469f-a165-70867728950e",
+                                   "0f8fad5b-d9cb-469f-a165-70867728950e}"])
 def test_a_malformed_id_is_an_error_naming_it(value):
     with pytest.raises(SelectionError, match="looks like a VM ID but is not one") as err:
         select_vms(facts(), vms=[value])
