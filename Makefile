@@ -22,7 +22,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 .PHONY: help venv venv-newest collection browser test test-unit test-integration test-ps test-newest demo lab lab-down bench lint docs clean
 
 help:
-	@echo "make demo        run the readiness playbook against a simulated 3-node Hyper-V cluster and show the report"
+	@echo "make demo        audit, converge, audit a simulated 3-node Hyper-V cluster; prints where the reports are and the findings before and after"
 	@echo "make test        every test: unit, integration against hvsim, PowerShell parse check, docs lint, on ansible-core 2.19/Python 3.11 and the newest ansible-core/Python 3.13"
 	@echo "make lab         start hvsim in the background (MODEL=<file>), inventory in $(LAB_DIR)/inventory.yml"
 	@echo "make lab-down    stop it"
