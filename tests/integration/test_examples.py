@@ -11,7 +11,7 @@ pytestmark = pytest.mark.integration
 
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO_ROOT, "plugins", "modules", "*.py")))
 # The filters' examples build on each other: host_facts, then the view, then the report.
-FILTER_ORDER = ["cluster_view", "readiness", "readiness_report", "vm_account", "vm_sid", "vss_writers"]
+FILTER_ORDER = ["cluster_view", "readiness", "readiness_report", "view_after", "vm_account", "vm_sid", "vss_writers"]
 
 
 def module_examples(name):
