@@ -22,7 +22,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 .PHONY: help venv venv-newest collection browser test test-unit test-integration test-ps test-newest gates lint docs changelog demo lab lab-down bench bench-baseline bench-full clean
 
 help:
-	@echo "make demo        run the readiness playbook against a simulated 3-node Hyper-V cluster and show the report"
+	@echo "make demo        audit, converge, audit a simulated 3-node Hyper-V cluster; prints where the reports are and the findings before and after"
 	@echo "make test        every test: unit, integration against hvsim, PowerShell parse check, docs lint, the ecosystem gates (docs/quality-gates.md), on ansible-core 2.19/Python 3.11 and the newest ansible-core/Python 3.13"
 	@echo "make gates       the ecosystem gates only: ansible-test sanity, ansible-lint, the built and installed artifact, docs site, changelog, execution environment"
 	@echo "make lint        ansible-lint (production profile) and ansible-test sanity"

@@ -9,9 +9,12 @@
   (``make lab`` passes ``make lab-down``).
 - ``stop --dir D``: terminate the server started from D, wait for it, remove its inventory.
 - ``inventory --dir D``: print D/inventory.yml.
-- ``demo --model M``: start on a temporary directory, run ``ansible-playbook playbooks/demo.yml`` against
-  it from the repository root with :data:`DEMO_VARS` (the demo cluster's backup account; more ``-e`` after
-  ``demo`` override it), stop, exit with the playbook's exit code.
+- ``demo --model M [--reports DIR]``: start on a temporary directory and run, from the repository root, the
+  collection's main job against it: ``playbooks/audit.yml --check`` (its gate fails: the drift is there),
+  ``playbooks/backup_readiness.yml`` (the converge) and ``playbooks/audit.yml --check`` again, with
+  :data:`DEMO_ROLE_VARS` (more ``-e`` after ``demo`` go to every run); then print where the reports are (DIR/before,
+  DIR/converge, DIR/after) and the findings before and after by severity; stop. Exit 0 when the converge
+  succeeded and the last audit passed its gate.
 """
 import argparse
 import contextlib
@@ -31,9 +34,17 @@ from hvsim.model import Model, ModelError, load_file
 TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(TOOLS_DIR)
 DEFAULT_MODEL = os.path.join(TOOLS_DIR, "hvsim", "models", "demo.yml")
-# The playbook has no default VSS account (on a real host a made-up one reports false errors); the demo
+# The playbooks have no default VSS account (on a real host a made-up one reports false errors); the demo
 # cluster's backup product runs as LAB\svc-veeam, which HV03 lacks under VssAccessControl (demo.yml's header).
+# DEMO_VARS names it to playbooks/demo.yml (the read-only report), DEMO_ROLE_VARS to the role's playbooks.
 DEMO_VARS = {"hv_vss_accounts": ["LAB\\svc-veeam"]}
+DEMO_ROLE_VARS = {"hyperv_backup_readiness_vss_accounts": DEMO_VARS["hv_vss_accounts"]}
+# What the demo's converge is told besides: the folder for ConfigStoreRootPath (there is no default: it cannot
+# be changed once set), and that a running VM may be restarted (gracefully) to get its SCSI controller.
+DEMO_CONVERGE_VARS = {"hyperv_backup_readiness_config_store_path": "C:\\ClusterStorage\\Volume1\\Hyper-V\\ConfigStore",
+                      "hyperv_backup_readiness_scsi_running_vms": "restart"}
+DEMO_REPORTS = os.path.join(REPO_ROOT, ".hvsim", "demo")
+DEMO_STEPS = (("before", "audit.yml", True), ("converge", "backup_readiness.yml", False), ("after", "audit.yml", True))
 STATE_FILE = "hvsim.json"
 INVENTORY_FILE = "inventory.yml"
 GROUP = "hv"
@@ -269,11 +280,61 @@ def cmd_inventory(args):
     return 0
 
 
+def _ansible_playbook():
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
+    program = os.path.join(bin_dir, "ansible-playbook")
+    return program if os.path.exists(program) else "ansible-playbook"
+
+
+def _ansible_env():
+    env = dict(os.environ)
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
+    env["PATH"] = os.pathsep.join(p for p in (bin_dir, env.get("PATH")) if p)
+    env["ANSIBLE_CONFIG"] = os.path.join(REPO_ROOT, "ansible.cfg")
+    return env
+
+
+def report_summaries(directory):
+    """``{report name: summary.by_severity}`` of the JSON reports in ``directory`` (one per cluster)."""
+    found = {}
+    with contextlib.suppress(OSError):
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".json"):
+                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                    with open(os.path.join(directory, name), encoding="utf-8") as fh:
+                        found[name[:-5]] = json.load(fh)["summary"]["by_severity"]
+    return found
+
+
+def _severities(counts):
+    return ", ".join(f"{counts.get(level, 0)} {level}{'s' if counts.get(level, 0) != 1 and level != 'info' else ''}"
+                     for level in ("error", "warning", "info"))
+
+
+def demo_summary(reports, codes):
+    """The lines ``demo`` ends with: where the reports are, and the findings before and after by severity."""
+    lines = ["", "== the demo: audit, converge, audit"]
+    for step, _playbook, _check in DEMO_STEPS:
+        directory = os.path.join(reports, step)
+        lines.append(f"   {step:9} {directory}  (exit code {codes.get(step)})")
+    before, after = report_summaries(os.path.join(reports, "before")), report_summaries(os.path.join(reports, "after"))
+    for name in sorted(set(before) | set(after)):
+        lines.append(f"   {name}: before {_severities(before.get(name, {}))}; after {_severities(after.get(name, {}))}")
+        lines.append(f"   open {os.path.join(reports, 'before', name + '.html')} and {os.path.join(reports, 'after', name + '.html')}")
+    gate = codes.get("before", 0) != 0 and codes.get("after") == 0
+    lines.append("   the gate (errors remain) failed before the converge and passes after it" if gate else
+                 "   the gate did not go from failing to passing: see the runs above")
+    return lines
+
+
 def cmd_demo(args):
-    playbook = os.path.join(REPO_ROOT, "playbooks", "demo.yml")
-    if not os.path.exists(playbook):
-        print(f"hvsim: the demo playbook {playbook} does not exist", file=sys.stderr)
-        return 1
+    for _step, playbook, _check in DEMO_STEPS:
+        if not os.path.exists(os.path.join(REPO_ROOT, "playbooks", playbook)):
+            print(f"hvsim: the demo playbook playbooks/{playbook} does not exist", file=sys.stderr)
+            return 1
+    reports = os.path.abspath(args.reports)
+    for step, _playbook, _check in DEMO_STEPS:
+        shutil.rmtree(os.path.join(reports, step), ignore_errors=True)
     directory = tempfile.mkdtemp(prefix="hvsim-demo-")
     try:
         state = start_background(args.model, directory)
@@ -281,16 +342,19 @@ def cmd_demo(args):
         print(f"hvsim: {exc}", file=sys.stderr)
         shutil.rmtree(directory, ignore_errors=True)
         return 1
+    codes = {}
     try:
-        env = dict(os.environ)
-        bin_dir = os.path.dirname(os.path.abspath(sys.executable))
-        env["PATH"] = os.pathsep.join(p for p in (bin_dir, env.get("PATH")) if p)
-        env["ANSIBLE_CONFIG"] = os.path.join(REPO_ROOT, "ansible.cfg")
-        program = os.path.join(bin_dir, "ansible-playbook")
-        if not os.path.exists(program):
-            program = "ansible-playbook"
-        cmd = [program, "-i", state["inventory"], playbook, "-e", json.dumps(DEMO_VARS)] + list(args.playbook_args or [])
-        return subprocess.call(cmd, cwd=REPO_ROOT, env=env)
+        for step, playbook, check in DEMO_STEPS:
+            extra = {"hv_report_dir": os.path.join(reports, step)} if check else dict(
+                DEMO_CONVERGE_VARS, hyperv_backup_readiness_report_dir=os.path.join(reports, step))
+            cmd = [_ansible_playbook(), "-i", state["inventory"], os.path.join(REPO_ROOT, "playbooks", playbook),
+                   "-e", json.dumps(DEMO_ROLE_VARS), "-e", json.dumps(extra)] + (["--check"] if check else [])
+            print(f"\n== {step}: ansible-playbook playbooks/{playbook}{' --check' if check else ''}", flush=True)
+            codes[step] = subprocess.call(cmd + list(args.playbook_args or []), cwd=REPO_ROOT, env=_ansible_env())
+            if step == "converge" and codes[step] != 0:
+                break
+        print("\n".join(demo_summary(reports, codes)), flush=True)
+        return 0 if codes.get("converge") == 0 and codes.get("after") == 0 else 1
     except KeyboardInterrupt:
         return 130
     finally:
@@ -325,8 +389,10 @@ def build_parser():
     p = sub.add_parser("inventory", help="print the inventory of the server started from --dir")
     p.add_argument("--dir", required=True)
     p.set_defaults(func=cmd_inventory)
-    p = sub.add_parser("demo", help="run playbooks/demo.yml against a fresh hvsim")
+    p = sub.add_parser("demo", help="audit, converge and audit a fresh hvsim (the collection's main job)")
     lab_args(p, need_dir=False)
+    p.add_argument("--reports", default=DEMO_REPORTS,
+                   help="where the reports go: REPORTS/before, REPORTS/converge, REPORTS/after (default .hvsim/demo)")
     p.add_argument("playbook_args", nargs=argparse.REMAINDER, help="extra ansible-playbook arguments")
     p.set_defaults(func=cmd_demo)
     return parser
